@@ -1,0 +1,143 @@
+#include "bridge.h"
+
+#include "client.h"
+#include "hub.h"
+#include "robot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct robot *bridge_robot(struct bridge *b, const char *name)
+{
+    for (unsigned i = 0; i < b->nrobots; i++)
+        if (strcmp(b->robots[i].cfg->name, name) == 0)
+            return &b->robots[i];
+    return NULL;
+}
+
+static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct bridge *b = w->data;
+    for (;;) {
+        struct sockaddr_storage sa;
+        int fd = net_accept(b->json_fd, &b->spare_fd, &sa);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_warn(&b->log, "client listener: accept: %s", strerror(errno));
+            return;
+        }
+        char peer[ADDR_TEXT_MAX];
+        net_format(&sa, 1, peer);
+        if (b->nclients >= b->cfg.limits.max_clients) {
+            /* One short line fits any fresh socket buffer: no queue needed. */
+            static const char busy[] =
+                "{\"class\":\"ERROR\",\"code\":\"busy\",\"message\":\"too many clients\"}\n";
+            log_warn(&b->log, "client %s refused: %u clients already connected", peer,
+                     b->nclients);
+            if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                log_debug(&b->log, "client %s: %s", peer, strerror(errno));
+            close(fd);
+            continue;
+        }
+        net_tune(fd, 0);
+        log_debug(&b->log, "client %s connected", peer);
+        client_open(b, fd, peer);
+    }
+}
+
+static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    clients_flush_all(w->data);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct bridge *b = w->data;
+    log_info(&b->log, "signal %d: shutting down", w->signum);
+    bridge_shutdown(b, "shutdown");
+}
+
+int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
+{
+    b->loop = loop;
+    b->robot_fd = b->json_fd = -1;
+    b->started = ev_now(loop);
+    b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (robots_init(b) < 0) {
+        snprintf(err, NET_ERR_MAX, "out of memory");
+        return -1;
+    }
+    char bound[ADDR_TEXT_MAX];
+    b->robot_fd = net_listen(&b->cfg.robot_listen, bound, err);
+    if (b->robot_fd < 0)
+        return -1;
+    log_info(&b->log, "listening for robots on %s", bound);
+    b->json_fd = net_listen(&b->cfg.json_listen, bound, err);
+    if (b->json_fd < 0)
+        return -1;
+    log_info(&b->log, "listening for clients on %s", bound);
+
+    ev_io_init(&b->robot_accept, robot_accept_cb, b->robot_fd, EV_READ);
+    ev_io_init(&b->json_accept, json_accept_cb, b->json_fd, EV_READ);
+    ev_signal_init(&b->sigint, signal_cb, SIGINT);
+    ev_signal_init(&b->sigterm, signal_cb, SIGTERM);
+    ev_prepare_init(&b->flush, flush_cb);
+    b->robot_accept.data = b->json_accept.data = b->sigint.data = b->sigterm.data =
+        b->flush.data = b;
+    ev_io_start(loop, &b->robot_accept);
+    ev_io_start(loop, &b->json_accept);
+    ev_signal_start(loop, &b->sigint);
+    ev_signal_start(loop, &b->sigterm);
+    ev_prepare_start(loop, &b->flush);
+    return 0;
+}
+
+void bridge_shutdown(struct bridge *b, const char *reason)
+{
+    if (b->stopping)
+        return;
+    b->stopping = 1;
+    ev_io_stop(b->loop, &b->robot_accept);
+    ev_io_stop(b->loop, &b->json_accept);
+    robots_close_all(b, reason);
+    json_t *j = json_pack("{s:s, s:s}", "class", "BYE", "reason", reason);
+    struct msg *m = j ? msg_from_json(j, false) : NULL;
+    if (m)
+        hub_broadcast(b, m);
+    msg_unref(m);
+    json_decref(j);
+    /* One last non-blocking write: clients that keep up see LINK down and BYE. */
+    clients_flush_all(b);
+    ev_break(b->loop, EVBREAK_ALL);
+}
+
+void bridge_close(struct bridge *b)
+{
+    if (b->loop) {
+        ev_io_stop(b->loop, &b->robot_accept);
+        ev_io_stop(b->loop, &b->json_accept);
+        ev_signal_stop(b->loop, &b->sigint);
+        ev_signal_stop(b->loop, &b->sigterm);
+        ev_prepare_stop(b->loop, &b->flush);
+        robots_close_all(b, "shutdown");
+        while (b->clients)
+            client_close(b->clients);
+    }
+    robots_free(b);
+    if (b->robot_fd >= 0)
+        close(b->robot_fd);
+    if (b->json_fd >= 0)
+        close(b->json_fd);
+    if (b->spare_fd >= 0)
+        close(b->spare_fd);
+    b->robot_fd = b->json_fd = b->spare_fd = -1;
+}

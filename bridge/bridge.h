@@ -1,0 +1,71 @@
+/* bridge.h - the one context that owns the daemon's state.
+ *
+ * Everything the daemon holds hangs off struct bridge: the loop, the
+ * configuration, the listeners, the robots and the clients. It is passed to
+ * every module, never global. bridge_open() binds the listeners and starts
+ * the watchers; bridge_shutdown() tells clients, closes links and stops the
+ * loop; bridge_close() frees what is left.
+ */
+#ifndef RB_BRIDGE_H
+#define RB_BRIDGE_H
+
+#include "config.h"
+#include "framer.h"
+#include "log.h"
+#include "net.h"
+
+#include <ev.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RB_RELEASE "0.1.0"
+#define RB_PROTO_MAJOR 1
+#define RB_PROTO_MINOR 0
+
+struct client;
+struct link;
+struct robot;
+
+struct bridge_stats {
+    uint64_t frames_in;      /* good frames from all robots */
+    uint64_t frames_out;     /* stream messages queued to clients */
+    uint64_t drops;          /* stream messages dropped for slow clients */
+    uint64_t disconnects;    /* clients cut off past the hard queue limit */
+    uint64_t commands;       /* commands sent to robots */
+    uint64_t errors[FRAME_ERR_COUNT]; /* bad frames on links not yet named by HI */
+};
+
+struct bridge {
+    struct ev_loop *loop;
+    struct logger log;
+    struct config cfg;
+    double started;
+
+    int robot_fd, json_fd, spare_fd;
+    ev_io robot_accept, json_accept;
+    ev_signal sigint, sigterm;
+    ev_prepare flush;        /* writes queued output before the loop sleeps */
+
+    unsigned nrobots;
+    struct robot *robots;    /* one per configured robot, in config order */
+    struct link *pending;    /* connections that have not sent HI yet */
+    unsigned npending;
+
+    struct client *clients;  /* doubly linked */
+    unsigned nclients;
+    struct client *dirty;    /* clients with output to flush (singly linked) */
+
+    struct bridge_stats stats;
+    FILE *record;            /* --record log, or NULL */
+    int stopping;
+};
+
+/* Bind listeners and start watchers. On error returns -1 with a message. */
+int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX]);
+void bridge_shutdown(struct bridge *b, const char *reason);
+void bridge_close(struct bridge *b);
+
+/* The robot of this name (NULL if not configured) and its index. */
+struct robot *bridge_robot(struct bridge *b, const char *name);
+
+#endif

@@ -1,0 +1,48 @@
+/* args.h - rapidbridge-cli's command line -> a checked struct cli_args.
+ *
+ * Options may come before or after the command and its arguments; "--" ends
+ * the options. Nothing here touches the network or prints: a problem comes
+ * back as -1 with a one-line sentence for the user in err.
+ *
+ * Ownership: every string in struct cli_args points into argv (or is a
+ * literal default) and lives as long as argv does.
+ */
+#ifndef RB_CLI_ARGS_H
+#define RB_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CLI_DEFAULT_CONNECT "127.0.0.1:7025"
+#define CLI_FILTER_MAX 64     /* --robot or --type options of one watch; more is a usage error */
+#define CLI_FIELDS_MAX 64     /* NAME=VALUE arguments of one send; more is a usage error */
+#define CLI_TIMEOUT_MAX_S 3600.0 /* --timeout above this is a usage error */
+
+enum cli_cmd { CLI_WATCH, CLI_STATE, CLI_ROBOTS, CLI_STATS, CLI_VERSION, CLI_SEND };
+
+struct cli_args {
+    enum cli_cmd cmd;
+    bool help;                 /* -h: print usage, do nothing else */
+    bool json;                 /* print lines raw, as received */
+    const char *connect;       /* HOST:PORT */
+    const char *id;            /* --id text, NULL when not given */
+    double timeout_s;          /* --timeout, 0 = the command's default */
+    const char *robot;         /* state, send */
+    const char *type;          /* send */
+    unsigned nrobots, ntypes, nfields;
+    const char *robots[CLI_FILTER_MAX];  /* watch --robot */
+    const char *types[CLI_FILTER_MAX];   /* watch --type */
+    const char *fields[CLI_FIELDS_MAX];  /* send: "NAME=VALUE" or "NAME:=JSON" */
+};
+
+/* Returns 0 and fills a, or -1 with err set. Resets getopt's state, so it
+ * may be called more than once (tests). */
+int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errlen);
+
+/* The command word of cmd, as the bridge's "cmd" member spells it. */
+const char *cli_cmd_name(enum cli_cmd cmd);
+
+/* The usage text, README-ready. */
+extern const char cli_usage[];
+
+#endif

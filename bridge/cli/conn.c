@@ -1,0 +1,242 @@
+/* conn.c - the CLI's connection to the bridge; see conn.h. */
+#include "conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOSTPORT_MAX 300 /* "[host]:port" text we accept */
+
+int conn_init(struct conn *c, int stop_fd)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    c->stop_fd = stop_fd;
+    c->buf = malloc(CONN_LINE_MAX + 1);
+    return c->buf ? 0 : -1;
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    free(c->buf);
+    c->buf = NULL;
+}
+
+int64_t conn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd has one of events, stop_fd is readable or the deadline
+ * passes. */
+static enum conn_status wait_for(struct conn *c, int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd p[2] = {
+            { .fd = fd, .events = events },
+            { .fd = c->stop_fd, .events = POLLIN },   /* poll ignores fd -1 */
+        };
+        int timeout = -1;
+        if (deadline != CONN_FOREVER) {
+            int64_t left = deadline - conn_now_ms();
+            timeout = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+        }
+        int n = poll(p, 2, timeout);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            c->err = errno;
+            return CONN_ERROR;
+        }
+        if (p[1].revents)
+            return CONN_INTERRUPTED;
+        if (n == 0)
+            return CONN_TIMEOUT;
+        return CONN_OK;   /* also on POLLERR/POLLHUP: the next call says what */
+    }
+}
+
+/* "host:port" or "[v6]:port" -> host and port strings. */
+static int split_hostport(const char *hp, char *host, size_t hostlen, const char **port)
+{
+    const char *colon;
+    size_t n;
+    if (hp[0] == '[') {
+        const char *close = strchr(hp, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        colon = close + 1;
+        hp++;
+        n = (size_t)(close - hp);
+    } else {
+        colon = strrchr(hp, ':');
+        if (!colon || memchr(hp, ':', (size_t)(colon - hp)))
+            return -1;   /* no port, or an IPv6 address without brackets */
+        n = (size_t)(colon - hp);
+    }
+    if (n == 0 || n >= hostlen || colon[1] == '\0')
+        return -1;
+    memcpy(host, hp, n);
+    host[n] = '\0';
+    *port = colon + 1;
+    return 0;
+}
+
+static enum conn_status connect_one(struct conn *c, const struct addrinfo *ai, int64_t deadline)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+        c->err = errno;
+        return CONN_ERROR;
+    }
+    enum conn_status st = CONN_OK;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        if (errno != EINPROGRESS) {
+            c->err = errno;
+            st = CONN_ERROR;
+        } else if ((st = wait_for(c, fd, POLLOUT, deadline)) == CONN_OK) {
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+                soerr = errno;
+            if (soerr != 0) {
+                c->err = soerr;
+                st = CONN_ERROR;
+            }
+        }
+    }
+    if (st != CONN_OK) {
+        close(fd);
+        return st;
+    }
+    c->fd = fd;
+    return CONN_OK;
+}
+
+enum conn_status conn_connect(struct conn *c, const char *hostport, int64_t deadline,
+                              char *err, size_t errlen)
+{
+    char host[HOSTPORT_MAX];
+    const char *port;
+    if (split_hostport(hostport, host, sizeof host, &port) != 0) {
+        snprintf(err, errlen, "'%s' is not HOST:PORT (IPv6 as [::1]:7025)", hostport);
+        c->err = EINVAL;
+        return CONN_ERROR;
+    }
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", hostport, gai_strerror(gai));
+        c->err = EINVAL;
+        return CONN_ERROR;
+    }
+    enum conn_status st = CONN_ERROR;
+    c->err = EADDRNOTAVAIL;
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        st = connect_one(c, ai, deadline);
+        if (st == CONN_OK || st == CONN_INTERRUPTED || st == CONN_TIMEOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    if (st != CONN_OK)
+        snprintf(err, errlen, "cannot connect to %s: %s", hostport, conn_status_text(c, st));
+    return st;
+}
+
+enum conn_status conn_read_line(struct conn *c, int64_t deadline, const char **line, size_t *len)
+{
+    for (;;) {
+        char *nl = memchr(c->buf + c->scan, '\n', c->len - c->scan);
+        if (nl) {
+            *line = c->buf + c->off;
+            *len = (size_t)(nl - *line);
+            c->off = c->scan = (size_t)(nl + 1 - c->buf);
+            return CONN_OK;
+        }
+        c->scan = c->len;
+        if (c->off > 0) {   /* make room: move the partial line to the front */
+            memmove(c->buf, c->buf + c->off, c->len - c->off);
+            c->len -= c->off;
+            c->scan -= c->off;
+            c->off = 0;
+        }
+        if (c->len > CONN_LINE_MAX)   /* buffer full and still no LF */
+            return CONN_TOO_LONG;
+        enum conn_status st = wait_for(c, c->fd, POLLIN, deadline);
+        if (st != CONN_OK)
+            return st;
+        ssize_t n = recv(c->fd, c->buf + c->len, CONN_LINE_MAX + 1 - c->len, 0);
+        if (n == 0)
+            return CONN_CLOSED;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            c->err = errno;
+            return CONN_ERROR;
+        }
+        c->len += (size_t)n;
+    }
+}
+
+static enum conn_status send_all(struct conn *c, const char *p, size_t n, int flags, int64_t deadline)
+{
+    while (n > 0) {
+        ssize_t w = send(c->fd, p, n, flags | MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                c->err = errno;
+                return CONN_ERROR;
+            }
+            enum conn_status st = wait_for(c, c->fd, POLLOUT, deadline);
+            if (st != CONN_OK)
+                return st;
+            continue;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return CONN_OK;
+}
+
+enum conn_status conn_send_json(struct conn *c, const json_t *msg, int64_t deadline)
+{
+    char *text = json_dumps(msg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text) {
+        c->err = ENOMEM;
+        return CONN_ERROR;
+    }
+    enum conn_status st = send_all(c, text, strlen(text), MSG_MORE, deadline);
+    if (st == CONN_OK)
+        st = send_all(c, "\n", 1, 0, deadline);
+    free(text);
+    return st;
+}
+
+const char *conn_status_text(const struct conn *c, enum conn_status st)
+{
+    switch (st) {
+    case CONN_OK: return "ok";
+    case CONN_TIMEOUT: return "timed out";
+    case CONN_CLOSED: return "the bridge closed the connection";
+    case CONN_ERROR: return strerror(c->err);
+    case CONN_TOO_LONG: return "a line from the bridge is longer than 1 MiB";
+    case CONN_INTERRUPTED: return "interrupted";
+    }
+    return "?";
+}

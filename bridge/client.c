@@ -1,0 +1,349 @@
+#include "client.h"
+
+#include "request.h"
+#include "robot.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define CLIENT_QUEUE_MIN 16
+
+static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+static void mark_dirty(struct client *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = true;
+    c->dirty_next = c->b->dirty;
+    c->b->dirty = c;
+}
+
+static void send_version(struct client *c, const json_t *id)
+{
+    json_t *j = json_pack("{s:s, s:s, s:i, s:i}", "class", "VERSION", "release", RB_RELEASE,
+                          "proto_major", RB_PROTO_MAJOR, "proto_minor", RB_PROTO_MINOR);
+    if (j && id)
+        json_object_set(j, "id", (json_t *)id);
+    if (j)
+        client_reply(c, j);
+    json_decref(j);
+}
+
+struct client *client_open(struct bridge *b, int fd, const char *peer)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    c->b = b;
+    c->fd = fd;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
+    ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
+    c->rio.data = c->wio.data = c;
+    ev_io_start(b->loop, &c->rio);
+    c->next = b->clients;
+    if (b->clients)
+        b->clients->prev = c;
+    b->clients = c;
+    b->nclients++;
+    send_version(c, NULL);
+    return c;
+}
+
+static void unlink_dirty(struct client *c)
+{
+    if (!c->dirty)
+        return;
+    for (struct client **p = &c->b->dirty; *p; p = &(*p)->dirty_next) {
+        if (*p == c) {
+            *p = c->dirty_next;
+            break;
+        }
+    }
+    c->dirty = false;
+}
+
+void client_close(struct client *c)
+{
+    struct bridge *b = c->b;
+    robots_forget_client(b, c);
+    ev_io_stop(b->loop, &c->rio);
+    ev_io_stop(b->loop, &c->wio);
+    close(c->fd);
+    unlink_dirty(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    b->nclients--;
+    for (size_t i = 0; i < c->q_count; i++)
+        msg_unref(c->q[(c->q_head + i) % c->q_cap]);
+    free(c->q);
+    free(c->in);
+    free(c);
+}
+
+static size_t soft_limit(const struct client *c)
+{
+    return c->b->cfg.limits.client_queue_bytes;
+}
+
+static bool queue_grow(struct client *c)
+{
+    size_t cap = c->q_cap ? c->q_cap * 2 : CLIENT_QUEUE_MIN;
+    struct msg **q = malloc(cap * sizeof *q);
+    if (!q)
+        return false;
+    for (size_t i = 0; i < c->q_count; i++)
+        q[i] = c->q[(c->q_head + i) % c->q_cap];
+    free(c->q);
+    c->q = q;
+    c->q_cap = cap;
+    c->q_head = 0;
+    return true;
+}
+
+bool client_push(struct client *c, struct msg *m)
+{
+    if (c->closing || c->doomed)
+        return false;
+    if (m->stream && c->q_bytes >= soft_limit(c)) {
+        c->dropped++;
+        c->b->stats.drops++;
+        return false;
+    }
+    if (c->q_bytes + m->len > soft_limit(c) * CLIENT_HARD_FACTOR ||
+        (c->q_count == c->q_cap && !queue_grow(c))) {
+        /* Replies piled up behind a client that does not read: cut it off.
+         * The flush pass closes it, outside any iteration over clients. */
+        log_warn(&c->b->log, "client %s: output queue over %zu bytes, disconnecting", c->peer,
+                 soft_limit(c) * CLIENT_HARD_FACTOR);
+        c->b->stats.disconnects++;
+        c->doomed = true;
+        mark_dirty(c);
+        return false;
+    }
+    c->q[(c->q_head + c->q_count) % c->q_cap] = msg_ref(m);
+    c->q_count++;
+    c->q_bytes += m->len;
+    if (m->stream)
+        c->b->stats.frames_out++;
+    mark_dirty(c);
+    return true;
+}
+
+void client_reply(struct client *c, const json_t *j)
+{
+    struct msg *m = msg_from_json(j, false);
+    if (!m)
+        return;
+    client_push(c, m);
+    msg_unref(m);
+}
+
+void client_error(struct client *c, const json_t *id, const char *code, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:s}", "class", "ERROR");
+    if (!j)
+        return;
+    if (id)
+        json_object_set(j, "id", (json_t *)id);
+    json_object_set_new(j, "code", json_string(code));
+    json_object_set_new(j, "message", json_string(text));
+    client_reply(c, j);
+    json_decref(j);
+}
+
+/* After the queue shrank: tell a client that lost stream messages. */
+static void maybe_report_drops(struct client *c)
+{
+    if (!c->dropped || c->q_bytes >= soft_limit(c) / 2)
+        return;
+    json_t *j = json_pack("{s:s, s:I}", "class", "DROPPED", "count", (json_int_t)c->dropped);
+    c->dropped = 0;
+    if (j)
+        client_reply(c, j);
+    json_decref(j);
+}
+
+/* Returns false when the connection broke (the caller closes it). */
+static bool write_some(struct client *c)
+{
+    size_t budget = CLIENT_WRITE_BUDGET;
+    while (c->q_count && budget) {
+        struct iovec iov[CLIENT_IOV_MAX];
+        int n = 0;
+        size_t total = 0;
+        for (size_t i = 0; i < c->q_count && n < CLIENT_IOV_MAX && total < budget; i++, n++) {
+            struct msg *m = c->q[(c->q_head + i) % c->q_cap];
+            size_t off = i == 0 ? c->q_off : 0;
+            iov[n].iov_base = m->data + off;
+            iov[n].iov_len = m->len - off;
+            total += iov[n].iov_len;
+        }
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        size_t left = (size_t)w;
+        budget = left >= budget ? 0 : budget - left;
+        c->q_bytes -= left;
+        while (left) {
+            struct msg *m = c->q[c->q_head];
+            size_t rest = m->len - c->q_off;
+            if (left < rest) {
+                c->q_off += left;
+                break;
+            }
+            left -= rest;
+            c->q_off = 0;
+            msg_unref(m);
+            c->q_head = (c->q_head + 1) % c->q_cap;
+            c->q_count--;
+        }
+        if ((size_t)w < total)
+            break; /* socket buffer full */
+    }
+    return true;
+}
+
+void client_flush(struct client *c)
+{
+    if (c->doomed) {
+        client_close(c);
+        return;
+    }
+    if (!write_some(c)) {
+        log_debug(&c->b->log, "client %s: write failed: %s", c->peer, strerror(errno));
+        client_close(c);
+        return;
+    }
+    maybe_report_drops(c);
+    if (c->q_count && !write_some(c)) {
+        client_close(c);
+        return;
+    }
+    if (c->closing && c->q_count == 0) {
+        client_close(c);
+        return;
+    }
+    if (c->q_count)
+        ev_io_start(c->b->loop, &c->wio);
+    else
+        ev_io_stop(c->b->loop, &c->wio);
+}
+
+void clients_flush_all(struct bridge *b)
+{
+    while (b->dirty) {
+        struct client *c = b->dirty;
+        b->dirty = c->dirty_next;
+        c->dirty = false;
+        client_flush(c);
+    }
+}
+
+static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    client_flush(w->data);
+}
+
+/* Hand every complete line in data to the request handler; keep the rest. */
+static void take_lines(struct client *c, const char *data, size_t n)
+{
+    while (n && !c->closing) {
+        const char *lf = memchr(data, '\n', n);
+        size_t part = lf ? (size_t)(lf - data) : n;
+        if (c->in_len + part > CLIENT_LINE_MAX) {
+            client_error(c, NULL, "line_too_long", "request line over %d bytes", CLIENT_LINE_MAX);
+            c->closing = true;
+            c->in_len = 0;
+            return;
+        }
+        if (!lf) {
+            if (c->in_len + part > c->in_cap) {
+                size_t cap = c->in_cap ? c->in_cap : 256;
+                while (cap < c->in_len + part)
+                    cap *= 2;
+                char *in = realloc(c->in, cap);
+                if (!in) {
+                    c->closing = true;
+                    return;
+                }
+                c->in = in;
+                c->in_cap = cap;
+            }
+            memcpy(c->in + c->in_len, data, part);
+            c->in_len += part;
+            return;
+        }
+        const char *line = data;
+        size_t len = part;
+        if (c->in_len) {
+            /* The start of this line came in an earlier read. */
+            if (c->in_len + part > c->in_cap) {
+                char *in = realloc(c->in, c->in_len + part);
+                if (!in) {
+                    c->closing = true;
+                    return;
+                }
+                c->in = in;
+                c->in_cap = c->in_len + part;
+            }
+            memcpy(c->in + c->in_len, data, part);
+            line = c->in;
+            len = c->in_len + part;
+        }
+        if (len && line[len - 1] == '\r')
+            len--;
+        request_handle(c, line, len);
+        c->in_len = 0;
+        data += part + 1;
+        n -= part + 1;
+    }
+    if (c->in_len == 0 && c->in_cap > CLIENT_READ_CHUNK) {
+        /* Do not keep a big buffer around for an idle client. */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+}
+
+static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct client *c = w->data;
+    char buf[CLIENT_READ_CHUNK];
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        log_debug(&c->b->log, "client %s: gone", c->peer);
+        client_close(c);
+        return;
+    }
+    take_lines(c, buf, (size_t)n);
+    if (c->closing) {
+        /* Reply first, then close: stop reading, let the flush finish. */
+        ev_io_stop(c->b->loop, &c->rio);
+        mark_dirty(c);
+    }
+}

@@ -1,0 +1,83 @@
+/* client.h - one JSON client connection: request lines in, messages out.
+ *
+ * Input: bytes are reassembled into lines of at most CLIENT_LINE_MAX bytes
+ * (LF excluded; one CR before it is dropped); each line goes to
+ * request_handle(). A longer line gets ERROR line_too_long and the
+ * connection is closed once that reply is written.
+ *
+ * Output: a queue of shared msg references, written with writev when the
+ * socket is writable, at most CLIENT_WRITE_BUDGET bytes per turn so one fast
+ * reader cannot starve the others. Bounds, per client:
+ *  - stream messages (FRAME, LINK) are dropped and counted while the queue
+ *    holds >= the soft limit (limits.client_queue_bytes); replies never are;
+ *  - once the queue drains below half the soft limit, a {"class":"DROPPED",
+ *    "count":N} reply tells the client how many it lost;
+ *  - a queue above CLIENT_HARD_FACTOR x the soft limit (replies piling up
+ *    behind a client that does not read) closes the connection.
+ * A message is queued whole or not at all, so a client never sees half a line.
+ *
+ * Ownership: clients belong to the bridge's list; client_close() unlinks and
+ * frees one (its queue references are released).
+ */
+#ifndef RB_CLIENT_H
+#define RB_CLIENT_H
+
+#include "bridge.h"
+#include "msg.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CLIENT_LINE_MAX (64 * 1024)
+#define CLIENT_READ_CHUNK (16 * 1024)
+#define CLIENT_WRITE_BUDGET (256 * 1024)
+#define CLIENT_HARD_FACTOR 2
+#define CLIENT_IOV_MAX 64
+
+struct client {
+    struct bridge *b;
+    struct client *prev, *next;    /* bridge's list */
+    struct client *dirty_next;     /* bridge's flush list */
+    bool dirty;
+    bool closing;                  /* close once the queue is written */
+    bool doomed;                   /* close at the next flush, queue or not */
+    int fd;
+    ev_io rio, wio;
+    char peer[ADDR_TEXT_MAX];
+
+    char *in;                      /* partial request line, NULL when none */
+    size_t in_len, in_cap;
+
+    struct msg **q;                /* ring of queued messages */
+    size_t q_head, q_count, q_cap;
+    size_t q_off;                  /* bytes of the head message already written */
+    size_t q_bytes;                /* unwritten bytes in the queue */
+    uint64_t dropped;              /* stream messages lost since the last DROPPED */
+
+    bool watching;
+    uint32_t watch_robots;         /* bit i: robot i; all bits = every robot */
+    uint64_t watch_types;          /* bit i: schema_at(i); all bits = every type */
+};
+
+/* Take a freshly accepted socket; sends the VERSION banner. NULL on no memory
+ * (the fd is then closed). */
+struct client *client_open(struct bridge *b, int fd, const char *peer);
+void client_close(struct client *c);
+
+/* Queue a message (the queue takes its own reference). A stream message is
+ * dropped when the client is behind; returns false when it was dropped. */
+bool client_push(struct client *c, struct msg *m);
+/* Render j as a reply and queue it. Does not steal j. */
+void client_reply(struct client *c, const json_t *j);
+/* Queue {"class":"ERROR",...}; id may be NULL. */
+void client_error(struct client *c, const json_t *id, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Write what the socket takes now; called before the loop sleeps. */
+void client_flush(struct client *c);
+
+/* Flush every client that has output (ev_prepare callback body). */
+void clients_flush_all(struct bridge *b);
+
+#endif

@@ -1,0 +1,575 @@
+/* config.c - JSON configuration -> validated settings (see config.h).
+ *
+ * The whole document is checked before anything is used: the first problem
+ * found stops loading and is reported once as "FILE:LINE:COLUMN: message",
+ * the position being that of the offending value (for a missing member, of
+ * the object that lacks it). Custom frames are loaded before the robots, so
+ * a robot's "commands" may name a custom command type.
+ */
+#include "config.h"
+
+#include "jsonpos.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A configuration file larger than this is refused before parsing. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+/* Bytes of a JSON path in messages: "robots[31].commands[63]" and the like. */
+#define PATH_MAX_LEN 128
+/* Bytes of a user-supplied string quoted in a message; longer ones are cut. */
+#define QUOTE_MAX 64
+
+#define TIMEOUT_MAX 3600.0
+#define MAX_CLIENTS_MAX 65536
+#define CLIENT_QUEUE_MIN 4096
+#define CLIENT_QUEUE_MAX (1024LL * 1024 * 1024)
+#define COMMAND_QUEUE_MAX 1024
+
+/* What one load needs to report an error: the file name and the text that
+ * positions are looked up in. */
+struct loader {
+    const char *name;
+    const char *text;
+    size_t len;
+    char *err;
+    struct config *cfg;
+};
+
+/* ---- messages ------------------------------------------------------------ */
+
+/* Find path, or the nearest enclosing value that exists, so every message
+ * carries a line and column. */
+static void locate(const struct loader *ld, const char *path, int *line, int *col)
+{
+    char buf[PATH_MAX_LEN];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (;;) {
+        if (jsonpos_locate(ld->text, ld->len, buf, line, col) == 0)
+            return;
+        if (buf[0] == '\0')
+            break;
+        /* Drop the last step: cut at the last '.' or '[' (paths never hold
+         * them inside keys, see check_members). */
+        size_t cut = strlen(buf);
+        while (cut > 0 && buf[cut] != '.' && buf[cut] != '[')
+            cut--;
+        buf[cut] = '\0';
+    }
+    *line = 1;
+    *col = 1;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(const struct loader *ld, const char *path, const char *fmt, ...)
+{
+    int line, col;
+    locate(ld, path, &line, &col);
+    int n = snprintf(ld->err, CONFIG_ERR_MAX, "%s:%d:%d: ", ld->name, line, col);
+    if (n < 0 || n >= CONFIG_ERR_MAX)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ld->err + n, CONFIG_ERR_MAX - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A user string made safe to quote in a one-line message: non-printable
+ * bytes become '?', and it is cut at QUOTE_MAX bytes. */
+static const char *quote(const char *s, char out[QUOTE_MAX + 4])
+{
+    size_t i = 0;
+    for (; s[i] && i < QUOTE_MAX; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
+    if (s[i]) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Paths are built from our own short names and indices, so they fit; a cut
+ * one would still be located at its nearest existing parent. */
+static void join_key(char out[PATH_MAX_LEN], const char *path, const char *key)
+{
+    if (snprintf(out, PATH_MAX_LEN, "%s%s%s", path, path[0] ? "." : "", key) >= PATH_MAX_LEN)
+        out[PATH_MAX_LEN - 1] = '\0';
+}
+
+static void join_index(char out[PATH_MAX_LEN], const char *path, size_t i)
+{
+    if (snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i) >= PATH_MAX_LEN)
+        out[PATH_MAX_LEN - 1] = '\0';
+}
+
+/* "comment" and "_anything" are the reader's, not the bridge's. */
+static bool ignored_member(const char *key)
+{
+    return key[0] == '_' || strcmp(key, "comment") == 0;
+}
+
+/* Every member of obj must be ignored or one of known (NULL-terminated). */
+static int check_members(const struct loader *ld, const json_t *obj, const char *path,
+                         const char *const *known)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value) {
+        (void)value;
+        if (ignored_member(key))
+            continue;
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (ok)
+            continue;
+        /* A key that the path syntax cannot spell is located at its object. */
+        char at[PATH_MAX_LEN];
+        if (strpbrk(key, ".[]") || key[0] == '\0')
+            snprintf(at, sizeof at, "%s", path);
+        else
+            join_key(at, path, key);
+        char q[QUOTE_MAX + 4];
+        if (path[0])
+            return fail(ld, at, "unknown member \"%s\" in %s", quote(key, q), path);
+        return fail(ld, at, "unknown member \"%s\"", quote(key, q));
+    }
+    return 0;
+}
+
+static int get_string(const struct loader *ld, const json_t *v, const char *path,
+                      const char **out)
+{
+    if (!json_is_string(v))
+        return fail(ld, path, "%s must be a string", path);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* ---- listen addresses ------------------------------------------------------- */
+
+int listen_addr_parse(const char *s, struct listen_addr *addr)
+{
+    if (!s || !addr)
+        return -1;
+    const char *host, *host_end, *colon;
+    int family;
+    if (s[0] == '[') {
+        host = s + 1;
+        host_end = strchr(host, ']');
+        if (!host_end || host_end[1] != ':')
+            return -1;
+        colon = host_end + 1;
+        family = AF_INET6;
+    } else {
+        host = s;
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        host_end = colon;
+        family = AF_INET;
+    }
+    size_t hlen = (size_t)(host_end - host);
+    if (hlen == 0 || hlen > HOST_MAX)
+        return -1;
+
+    const char *p = colon + 1;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || digits > 5 || p[digits] != '\0')
+        return -1;
+    long port = strtol(p, NULL, 10);
+    if (port > 65535)
+        return -1;
+
+    char h[HOST_MAX + 1];
+    memcpy(h, host, hlen);
+    h[hlen] = '\0';
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (inet_pton(family, h, bin) != 1)
+        return -1;
+
+    memcpy(addr->host, h, hlen + 1);
+    addr->port = (uint16_t)port;
+    return 0;
+}
+
+static int load_listen(const struct loader *ld, const json_t *v, const char *key,
+                       struct listen_addr *out)
+{
+    const char *s = "";
+    if (get_string(ld, v, key, &s) < 0)
+        return -1;
+    if (listen_addr_parse(s, out) < 0) {
+        char q[QUOTE_MAX + 4];
+        return fail(ld, key, "%s \"%s\" is not a numeric HOST:PORT "
+                    "(like 127.0.0.1:7025 or [::1]:7025, port 0..65535)", key, quote(s, q));
+    }
+    return 0;
+}
+
+/* ---- frames -------------------------------------------------------------------- */
+
+static int load_frames(const struct loader *ld, const json_t *frames)
+{
+    /* schema_add_json checks the definitions, comment members included. */
+    if (!json_is_array(frames))
+        return fail(ld, "frames", "frames must be an array of frame definitions");
+    struct schema_error se;
+    memset(&se, 0, sizeof se);
+    if (schema_add_json(ld->cfg->schema, frames, "frames", &se) < 0) {
+        se.path[sizeof se.path - 1] = '\0';
+        se.message[sizeof se.message - 1] = '\0';
+        return fail(ld, se.path[0] ? se.path : "frames", "%s: %s",
+                    se.path[0] ? se.path : "frames", se.message);
+    }
+    return 0;
+}
+
+/* ---- robots -------------------------------------------------------------------- */
+
+static int load_commands(const struct loader *ld, const json_t *v, const char *path,
+                         struct robot_cfg *r)
+{
+    if (!json_is_array(v))
+        return fail(ld, path, "%s must be an array of command types", path);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+        char at[PATH_MAX_LEN];
+        join_index(at, path, i);
+        const char *type = "";
+        if (get_string(ld, item, at, &type) < 0)
+            return -1;
+        char q[QUOTE_MAX + 4];
+        size_t len = strlen(type);
+        if (!schema_find(ld->cfg->schema, DIR_OUT, type, len))
+            return fail(ld, at, "%s \"%s\" is not a command type (built in: PING, SETDO, "
+                        "SETREG, SPEED, CALL, STOP; or a frame with direction \"out\")",
+                        at, quote(type, q));
+        for (unsigned k = 0; k < r->ncommands; k++)
+            if (strcmp(r->commands[k], type) == 0)
+                return fail(ld, at, "%s \"%s\" is listed twice", at, quote(type, q));
+        /* Distinct OUT types of the schema: never more than FRAME_TYPES_MAX. */
+        if (r->ncommands >= FRAME_TYPES_MAX || len > FRAME_TYPE_MAX)
+            return fail(ld, at, "%s: too many command types", at);
+        memcpy(r->commands[r->ncommands], type, len + 1);
+        r->ncommands++;
+    }
+    return 0;
+}
+
+static int load_robot(const struct loader *ld, const json_t *v, const char *path,
+                      struct robot_cfg *r)
+{
+    static const char *const known[] = { "name", "peer", "commands", "checksum", NULL };
+    if (!json_is_object(v))
+        return fail(ld, path, "%s must be an object", path);
+    if (check_members(ld, v, path, known) < 0)
+        return -1;
+
+    char at[PATH_MAX_LEN];
+    char q[QUOTE_MAX + 4];
+    const char *s = "";
+    json_t *m;
+
+    memset(r, 0, sizeof *r);
+    join_key(at, path, "name");
+    m = json_object_get(v, "name");
+    if (!m)
+        return fail(ld, path, "%s has no \"name\"", path);
+    if (get_string(ld, m, at, &s) < 0)
+        return -1;
+    if (!ident_valid(s, strlen(s)))
+        return fail(ld, at, "%s \"%s\" is not an identifier (a letter, then letters, "
+                    "digits or _, at most %d characters)", at, quote(s, q), IDENT_MAX);
+    memcpy(r->name, s, strlen(s) + 1);
+
+    join_key(at, path, "peer");
+    if ((m = json_object_get(v, "peer"))) {
+        if (get_string(ld, m, at, &s) < 0)
+            return -1;
+        unsigned char bin[sizeof(struct in6_addr)];
+        int family = strchr(s, ':') ? AF_INET6 : AF_INET;
+        if (strlen(s) > HOST_MAX || inet_pton(family, s, bin) != 1)
+            return fail(ld, at, "%s \"%s\" is not a numeric IPv4 or IPv6 address",
+                        at, quote(s, q));
+        /* Canonical text, so the link check can compare it with the text
+         * inet_ntop gives for the connecting peer. */
+        if (!inet_ntop(family, bin, r->peer, sizeof r->peer))
+            return fail(ld, at, "%s: %s", at, strerror(errno));
+        r->has_peer = true;
+    }
+
+    join_key(at, path, "commands");
+    if ((m = json_object_get(v, "commands")) && load_commands(ld, m, at, r) < 0)
+        return -1;
+
+    join_key(at, path, "checksum");
+    if ((m = json_object_get(v, "checksum"))) {
+        if (!json_is_boolean(m))
+            return fail(ld, at, "%s must be true or false", at);
+        r->checksum = json_is_true(m);
+    }
+    return 0;
+}
+
+static int load_robots(const struct loader *ld, const json_t *v)
+{
+    struct config *cfg = ld->cfg;
+    if (!json_is_array(v))
+        return fail(ld, "robots", "robots must be an array of robot objects");
+    size_t n = json_array_size(v);
+    if (n < 1 || n > ROBOTS_MAX)
+        return fail(ld, "robots", "robots must have 1 to %d entries, not %zu", ROBOTS_MAX, n);
+    for (size_t i = 0; i < n; i++) {
+        char at[PATH_MAX_LEN];
+        join_index(at, "robots", i);
+        struct robot_cfg *r = &cfg->robots[i];
+        if (load_robot(ld, json_array_get(v, i), at, r) < 0)
+            return -1;
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(cfg->robots[k].name, r->name) == 0) {
+                char name_at[PATH_MAX_LEN];
+                join_key(name_at, at, "name");
+                return fail(ld, name_at, "%s \"%s\" is already the name of robots[%zu]",
+                            name_at, r->name, k);
+            }
+        }
+        cfg->nrobots = (unsigned)(i + 1);
+    }
+    return 0;
+}
+
+/* ---- limits -------------------------------------------------------------------- */
+
+static int load_seconds(const struct loader *ld, const json_t *obj, const char *key,
+                        double *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    char at[PATH_MAX_LEN];
+    join_key(at, "limits", key);
+    if (!json_is_number(v))
+        return fail(ld, at, "%s must be a number (seconds)", at);
+    double d = json_number_value(v);
+    if (!(d > 0 && d <= TIMEOUT_MAX))
+        return fail(ld, at, "%s must be more than 0 and at most %.0f seconds", at, TIMEOUT_MAX);
+    *out = d;
+    return 0;
+}
+
+static int load_count(const struct loader *ld, const json_t *obj, const char *key,
+                      long long min, long long max, long long *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    char at[PATH_MAX_LEN];
+    join_key(at, "limits", key);
+    if (!json_is_integer(v))
+        return fail(ld, at, "%s must be an integer", at);
+    long long n = json_integer_value(v);
+    if (n < min || n > max)
+        return fail(ld, at, "%s must be from %lld to %lld", at, min, max);
+    *out = n;
+    return 0;
+}
+
+static int load_limits(const struct loader *ld, const json_t *v)
+{
+    static const char *const known[] = { "hello_timeout", "idle_timeout", "ack_timeout",
+        "max_clients", "client_queue_bytes", "command_queue", NULL };
+    struct limits *l = &ld->cfg->limits;
+    if (!json_is_object(v))
+        return fail(ld, "limits", "limits must be an object");
+    if (check_members(ld, v, "limits", known) < 0)
+        return -1;
+    long long max_clients = l->max_clients;
+    long long queue_bytes = (long long)l->client_queue_bytes;
+    long long command_queue = l->command_queue;
+    if (load_seconds(ld, v, "hello_timeout", &l->hello_timeout) < 0
+        || load_seconds(ld, v, "idle_timeout", &l->idle_timeout) < 0
+        || load_seconds(ld, v, "ack_timeout", &l->ack_timeout) < 0
+        || load_count(ld, v, "max_clients", 1, MAX_CLIENTS_MAX, &max_clients) < 0
+        || load_count(ld, v, "client_queue_bytes", CLIENT_QUEUE_MIN, CLIENT_QUEUE_MAX,
+                      &queue_bytes) < 0
+        || load_count(ld, v, "command_queue", 0, COMMAND_QUEUE_MAX, &command_queue) < 0)
+        return -1;
+    l->max_clients = (unsigned)max_clients;
+    l->client_queue_bytes = (size_t)queue_bytes;
+    l->command_queue = (unsigned)command_queue;
+    return 0;
+}
+
+/* ---- the document -------------------------------------------------------------- */
+
+static int load_document(const struct loader *ld, const json_t *root)
+{
+    static const char *const known[] = { "robot_listen", "json_listen", "robots",
+        "frames", "limits", "record", NULL };
+    struct config *cfg = ld->cfg;
+    const json_t *v;
+
+    if (!json_is_object(root))
+        return fail(ld, "", "the configuration must be a JSON object");
+    if (check_members(ld, root, "", known) < 0)
+        return -1;
+    if ((v = json_object_get(root, "robot_listen"))
+        && load_listen(ld, v, "robot_listen", &cfg->robot_listen) < 0)
+        return -1;
+    if ((v = json_object_get(root, "json_listen"))
+        && load_listen(ld, v, "json_listen", &cfg->json_listen) < 0)
+        return -1;
+    /* Frames first: a robot's commands may name a custom command type. */
+    if ((v = json_object_get(root, "frames")) && load_frames(ld, v) < 0)
+        return -1;
+    if ((v = json_object_get(root, "robots")) && load_robots(ld, v) < 0)
+        return -1;
+    if ((v = json_object_get(root, "limits")) && load_limits(ld, v) < 0)
+        return -1;
+    if ((v = json_object_get(root, "record"))) {
+        const char *s = "";
+        if (get_string(ld, v, "record", &s) < 0)
+            return -1;
+        if (strlen(s) >= sizeof cfg->record)
+            return fail(ld, "record", "record path is longer than %zu bytes",
+                        sizeof cfg->record - 1);
+        memcpy(cfg->record, s, strlen(s) + 1);
+    }
+    return 0;
+}
+
+/* jansson counts columns in characters, jsonpos in bytes. The byte offset
+ * jansson also gives (that of the last byte it read) is turned into a line
+ * and byte column here, so syntax and semantic errors count alike. */
+static void syntax_error(char err[CONFIG_ERR_MAX], const char *name, const char *text,
+                         size_t len, const json_error_t *je)
+{
+    if (je->position < 1 || (size_t)je->position > len) {
+        if (je->line > 0)
+            snprintf(err, CONFIG_ERR_MAX, "%s:%d:%d: %s", name, je->line,
+                     je->column > 0 ? je->column : 1, je->text);
+        else
+            snprintf(err, CONFIG_ERR_MAX, "%s: %s", name, je->text);
+        return;
+    }
+    size_t at = (size_t)je->position - 1;   /* 0-based offset of that byte */
+    long line = 1;
+    size_t line_start = 0;
+    for (size_t i = 0; i < at; i++) {
+        if (text[i] == '\n') {
+            line++;
+            line_start = i + 1;
+        }
+    }
+    snprintf(err, CONFIG_ERR_MAX, "%s:%ld:%zu: %s", name, line, at - line_start + 1, je->text);
+}
+
+/* ---- public ---------------------------------------------------------------------- */
+
+int config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (listen_addr_parse(DEFAULT_ROBOT_LISTEN, &cfg->robot_listen) < 0
+        || listen_addr_parse(DEFAULT_JSON_LISTEN, &cfg->json_listen) < 0)
+        return -1;                      /* cannot happen: the defaults are valid */
+    cfg->limits.hello_timeout = DEFAULT_HELLO_TIMEOUT;
+    cfg->limits.idle_timeout = DEFAULT_IDLE_TIMEOUT;
+    cfg->limits.ack_timeout = DEFAULT_ACK_TIMEOUT;
+    cfg->limits.max_clients = DEFAULT_MAX_CLIENTS;
+    cfg->limits.client_queue_bytes = DEFAULT_CLIENT_QUEUE_BYTES;
+    cfg->limits.command_queue = DEFAULT_COMMAND_QUEUE;
+    cfg->schema = schema_new();
+    return cfg->schema ? 0 : -1;
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    if (cfg->schema)
+        schema_free(cfg->schema);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int config_load_text(struct config *cfg, const char *name, const char *text, size_t len,
+                     char err[CONFIG_ERR_MAX])
+{
+    err[0] = '\0';
+    if (config_defaults(cfg) < 0) {
+        config_free(cfg);
+        snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", name);
+        return -1;
+    }
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        syntax_error(err, name, text, len, &je);
+        config_free(cfg);
+        return -1;
+    }
+    struct loader ld = { name, text, len, err, cfg };
+    int r = load_document(&ld, root);
+    json_decref(root);
+    if (r < 0)
+        config_free(cfg);
+    return r;
+}
+
+int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_MAX])
+{
+    memset(cfg, 0, sizeof *cfg);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* One byte more than allowed tells "too large" from "exactly the bound". */
+    char *buf = malloc(CONFIG_FILE_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, CONFIG_ERR_MAX, "%s: out of memory", path);
+        return -1;
+    }
+    size_t n = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+    int read_errno = ferror(f) ? (errno ? errno : EIO) : 0;
+    fclose(f);
+    int r = -1;
+    if (read_errno)
+        snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, strerror(read_errno));
+    else if (n > CONFIG_FILE_MAX)
+        snprintf(err, CONFIG_ERR_MAX, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+    else
+        r = config_load_text(cfg, path, buf, n, err);
+    free(buf);
+    return r;
+}
+
+const struct robot_cfg *config_robot(const struct config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (unsigned i = 0; i < cfg->nrobots; i++)
+        if (strcmp(cfg->robots[i].name, name) == 0)
+            return &cfg->robots[i];
+    return NULL;
+}
+
+bool robot_cfg_allows(const struct robot_cfg *r, const char *type)
+{
+    if (!r || !type)
+        return false;
+    for (unsigned i = 0; i < r->ncommands; i++)
+        if (strcmp(r->commands[i], type) == 0)
+            return true;
+    return false;
+}

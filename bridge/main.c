@@ -1,0 +1,134 @@
+/* rapidbridge - robot controller frames in, JSON for the cell out.
+ * Options and configuration: see usage() and README.md. */
+#include "bridge.h"
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/rapidbridge/bridge.json"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rapidbridge [-c FILE] [--robot-listen HOST:PORT] [--json-listen HOST:PORT]\n"
+            "                   [--record FILE] [-v] [-q] [-h] [--version]\n"
+            "\n"
+            "Bridges ABB RAPID robot programs (ASCII frames over TCP) to JSON clients.\n"
+            "\n"
+            "  -c, --config FILE        JSON configuration (default %s if it exists)\n"
+            "      --robot-listen H:P   where controllers connect (default %s)\n"
+            "      --json-listen H:P    where JSON clients connect (default %s)\n"
+            "                           port 0 picks a free port; the bound ports are logged\n"
+            "      --record FILE        append every robot frame with its receive time\n"
+            "  -v, --verbose            log debug messages too\n"
+            "  -q, --quiet              log warnings and errors only\n"
+            "  -h, --help               this help\n"
+            "      --version            print the release and wire protocol version\n",
+            DEFAULT_CONFIG, DEFAULT_ROBOT_LISTEN, DEFAULT_JSON_LISTEN);
+}
+
+enum { OPT_ROBOT_LISTEN = 256, OPT_JSON_LISTEN, OPT_RECORD, OPT_VERSION };
+
+static const struct option options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"robot-listen", required_argument, NULL, OPT_ROBOT_LISTEN},
+    {"json-listen", required_argument, NULL, OPT_JSON_LISTEN},
+    {"record", required_argument, NULL, OPT_RECORD},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+int main(int argc, char **argv)
+{
+    static struct bridge b;
+    b.log.level = LOG_INFO;
+    const char *config_path = NULL, *robot_listen = NULL, *json_listen = NULL, *record = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:vqh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case OPT_ROBOT_LISTEN: robot_listen = optarg; break;
+        case OPT_JSON_LISTEN: json_listen = optarg; break;
+        case OPT_RECORD: record = optarg; break;
+        case 'v': b.log.level = LOG_DEBUG; break;
+        case 'q': b.log.level = LOG_WARN; break;
+        case 'h': usage(stdout); return 0;
+        case OPT_VERSION:
+            printf("rapidbridge %s (wire protocol %d.%d)\n", RB_RELEASE, RB_PROTO_MAJOR,
+                   RB_PROTO_MINOR);
+            return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rapidbridge: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    char err[CONFIG_ERR_MAX];
+    int rc;
+    if (!config_path && access(DEFAULT_CONFIG, R_OK) == 0)
+        config_path = DEFAULT_CONFIG;
+    if (config_path)
+        rc = config_load_file(&b.cfg, config_path, err);
+    else
+        rc = config_defaults(&b.cfg);
+    if (rc < 0) {
+        fprintf(stderr, "rapidbridge: %s\n", config_path ? err : "out of memory");
+        config_free(&b.cfg);
+        return 1;
+    }
+    const char *bad = NULL;
+    if (robot_listen && listen_addr_parse(robot_listen, &b.cfg.robot_listen) < 0)
+        bad = robot_listen;
+    else if (json_listen && listen_addr_parse(json_listen, &b.cfg.json_listen) < 0)
+        bad = json_listen;
+    if (bad) {
+        fprintf(stderr, "rapidbridge: bad listen address \"%s\" (want HOST:PORT, e.g. 127.0.0.1:7025)\n",
+                bad);
+        config_free(&b.cfg);
+        return 2;
+    }
+    if (record)
+        snprintf(b.cfg.record, sizeof b.cfg.record, "%s", record);
+    if (b.cfg.record[0]) {
+        b.record = fopen(b.cfg.record, "a");
+        if (!b.record) {
+            fprintf(stderr, "rapidbridge: cannot open record file %s: %s\n", b.cfg.record,
+                    strerror(errno));
+            config_free(&b.cfg);
+            return 1;
+        }
+        setvbuf(b.record, NULL, _IOLBF, 0);
+    }
+    if (!config_path)
+        log_warn(&b.log, "no configuration file: no robots are configured (see -c)");
+
+    signal(SIGPIPE, SIG_IGN);
+    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+    char neterr[NET_ERR_MAX];
+    rc = bridge_open(&b, loop, neterr);
+    if (rc < 0)
+        log_error(&b.log, "%s", neterr);
+    else {
+        log_info(&b.log, "ready: %u robot(s) configured, release %s", b.cfg.nrobots, RB_RELEASE);
+        ev_run(loop, 0);
+    }
+    bridge_close(&b);
+    if (b.record)
+        fclose(b.record);
+    config_free(&b.cfg);
+    ev_loop_destroy(loop);
+    log_info(&b.log, "stopped");
+    return rc < 0 ? 1 : 0;
+}

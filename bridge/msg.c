@@ -1,0 +1,50 @@
+#include "msg.h"
+
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Most messages fit; a larger one is dumped a second time into its own size. */
+#define MSG_DUMP_STACK 4096
+
+struct msg *msg_new(const char *text, size_t len, bool stream)
+{
+    struct msg *m = malloc(sizeof *m + len + 1);
+    if (!m)
+        return NULL;
+    m->refs = 1;
+    m->stream = stream;
+    m->len = len + 1;
+    memcpy(m->data, text, len);
+    m->data[len] = '\n';
+    return m;
+}
+
+struct msg *msg_from_json(const json_t *j, bool stream)
+{
+    char buf[MSG_DUMP_STACK];
+    size_t n = json_dumpb(j, buf, sizeof buf, RB_JSON_FLAGS);
+    if (n == 0)
+        return NULL;
+    if (n <= sizeof buf)
+        return msg_new(buf, n, stream);
+    struct msg *m = malloc(sizeof *m + n + 1);
+    if (!m)
+        return NULL;
+    if (json_dumpb(j, m->data, n, RB_JSON_FLAGS) != n) {
+        free(m);
+        return NULL;
+    }
+    m->refs = 1;
+    m->stream = stream;
+    m->data[n] = '\n';
+    m->len = n + 1;
+    return m;
+}
+
+void msg_unref(struct msg *m)
+{
+    if (m && --m->refs == 0)
+        free(m);
+}

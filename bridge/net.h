@@ -1,0 +1,36 @@
+/* net.h - the socket chores shared by the robot and client listeners.
+ *
+ * Everything is non-blocking and close-on-exec. Errors come back as -1 with
+ * a sentence in err; the caller decides whether that is fatal.
+ */
+#ifndef RB_NET_H
+#define RB_NET_H
+
+#include "config.h"
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define ADDR_TEXT_MAX 64   /* "[v6 address]:port" */
+#define NET_ERR_MAX 160
+
+/* Bind and listen on addr; *bound gets the real "host:port" (port 0 resolved). */
+int net_listen(const struct listen_addr *addr, char bound[ADDR_TEXT_MAX], char err[NET_ERR_MAX]);
+
+/* Accept one connection. Returns the fd, or -1 with errno (EAGAIN: no more).
+ * When the process is out of descriptors, the pending connection is
+ * accepted and closed at once with the spare descriptor, so a full fd table
+ * does not leave the listener ready forever. */
+int net_accept(int listen_fd, int *spare_fd, struct sockaddr_storage *sa);
+
+/* "127.0.0.1:5555", "[::1]:5555"; with_port false gives the address alone. */
+void net_format(const struct sockaddr_storage *sa, int with_port, char out[ADDR_TEXT_MAX]);
+
+/* Does the connection come from this numeric address (IPv4 or IPv6, any
+ * spelling; an IPv4-mapped IPv6 peer matches its IPv4 form)? */
+int net_peer_matches(const struct sockaddr_storage *sa, const char *numeric);
+
+/* TCP_NODELAY, and for robot links keepalive probes after idle_s seconds. */
+void net_tune(int fd, int keepalive_idle_s);
+
+#endif

@@ -1,0 +1,277 @@
+#include "request.h"
+
+#include "command.h"
+#include "robot.h"
+
+#include <string.h>
+
+/* A reply object with class and the request's id. */
+static json_t *reply_new(const char *cls, const json_t *id)
+{
+    json_t *j = json_pack("{s:s}", "class", cls);
+    if (j && id)
+        json_object_set(j, "id", (json_t *)id);
+    return j;
+}
+
+static void reply_send(struct client *c, json_t *j)
+{
+    if (j)
+        client_reply(c, j);
+    json_decref(j);
+}
+
+/* The robot named by member "robot", or NULL after replying with an error. */
+static struct robot *robot_member(struct client *c, const json_t *req, const json_t *id)
+{
+    const json_t *name = json_object_get(req, "robot");
+    if (!json_is_string(name)) {
+        client_error(c, id, "bad_request", "\"robot\" must be a robot name (string)");
+        return NULL;
+    }
+    struct robot *r = bridge_robot(c->b, json_string_value(name));
+    if (!r)
+        client_error(c, id, "unknown_robot", "no robot named \"%s\" is configured",
+                     json_string_value(name));
+    return r;
+}
+
+static void req_version(struct client *c, const json_t *req, const json_t *id)
+{
+    (void)req;
+    json_t *j = reply_new("VERSION", id);
+    if (j) {
+        json_object_set_new(j, "release", json_string(RB_RELEASE));
+        json_object_set_new(j, "proto_major", json_integer(RB_PROTO_MAJOR));
+        json_object_set_new(j, "proto_minor", json_integer(RB_PROTO_MINOR));
+    }
+    reply_send(c, j);
+}
+
+static void req_robots(struct client *c, const json_t *req, const json_t *id)
+{
+    (void)req;
+    struct bridge *b = c->b;
+    json_t *j = reply_new("ROBOTS", id);
+    json_t *list = json_array();
+    for (unsigned i = 0; i < b->nrobots && list; i++) {
+        const struct robot *r = &b->robots[i];
+        uint64_t errors = 0;
+        for (int e = 0; e < FRAME_ERR_COUNT; e++)
+            errors += r->errors[e];
+        json_t *o = json_pack("{s:s, s:b}", "name", r->cfg->name, "connected", r->link != NULL);
+        if (!o)
+            continue;
+        if (r->ever_linked) {
+            json_object_set_new(o, "peer", json_string(r->peer));
+            json_object_set_new(o, "since", json_real(r->since));
+        }
+        json_object_set_new(o, "frames_in", json_integer((json_int_t)r->frames_in));
+        json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+        json_array_append_new(list, o);
+    }
+    if (j)
+        json_object_set_new(j, "robots", list);
+    else
+        json_decref(list);
+    reply_send(c, j);
+}
+
+static void req_state(struct client *c, const json_t *req, const json_t *id)
+{
+    struct robot *r = robot_member(c, req, id);
+    if (!r)
+        return;
+    json_t *j = reply_new("STATE", id);
+    json_t *frames = json_object();
+    if (!j || !frames) {
+        json_decref(frames);
+        json_decref(j);
+        return;
+    }
+    json_object_set_new(j, "robot", json_string(r->cfg->name));
+    json_object_set_new(j, "connected", json_boolean(r->link != NULL));
+    const struct frame_def *d;
+    for (unsigned i = 0; (d = schema_at(c->b->cfg.schema, i)) != NULL; i++)
+        if (r->latest[i])
+            json_object_set(frames, d->type, r->latest[i]);
+    json_object_set_new(j, "frames", frames);
+    json_object_set(j, "io", r->io);
+    reply_send(c, j);
+}
+
+static void req_stats(struct client *c, const json_t *req, const json_t *id)
+{
+    (void)req;
+    struct bridge *b = c->b;
+    json_t *j = reply_new("STATS", id);
+    json_t *errors = json_object();
+    if (!j || !errors) {
+        json_decref(errors);
+        json_decref(j);
+        return;
+    }
+    unsigned up = 0;
+    for (unsigned i = 0; i < b->nrobots; i++)
+        up += b->robots[i].link != NULL;
+    for (int e = 0; e < FRAME_ERR_COUNT; e++)
+        json_object_set_new(errors, frame_err_name(e),
+                            json_integer((json_int_t)robots_error_total(b, e)));
+    json_object_set_new(j, "uptime", json_real(ev_now(b->loop) - b->started));
+    json_object_set_new(j, "clients", json_integer(b->nclients));
+    json_object_set_new(j, "robots_connected", json_integer(up));
+    json_object_set_new(j, "frames_in", json_integer((json_int_t)b->stats.frames_in));
+    json_object_set_new(j, "frames_out", json_integer((json_int_t)b->stats.frames_out));
+    json_object_set_new(j, "drops", json_integer((json_int_t)b->stats.drops));
+    json_object_set_new(j, "disconnects", json_integer((json_int_t)b->stats.disconnects));
+    json_object_set_new(j, "commands", json_integer((json_int_t)b->stats.commands));
+    json_object_set_new(j, "errors", errors);
+    reply_send(c, j);
+}
+
+/* Parse a watch filter list into a bit mask; false after replying an error. */
+static bool watch_list(struct client *c, const json_t *id, const json_t *list, const char *what,
+                       uint64_t *mask)
+{
+    if (!json_is_array(list)) {
+        client_error(c, id, "bad_request", "\"%s\" must be an array of strings", what);
+        return false;
+    }
+    *mask = 0;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v) {
+        if (!json_is_string(v)) {
+            client_error(c, id, "bad_request", "\"%s\" must be an array of strings", what);
+            return false;
+        }
+        const char *s = json_string_value(v);
+        if (strcmp(what, "robots") == 0) {
+            struct robot *r = bridge_robot(c->b, s);
+            if (!r) {
+                client_error(c, id, "unknown_robot", "no robot named \"%s\" is configured", s);
+                return false;
+            }
+            *mask |= UINT64_C(1) << r->index;
+            continue;
+        }
+        const struct frame_def *want = schema_find(c->b->cfg.schema, DIR_IN, s, strlen(s)), *d;
+        if (!want) {
+            client_error(c, id, "unknown_type", "\"%s\" is not a frame type robots send", s);
+            return false;
+        }
+        for (unsigned t = 0; (d = schema_at(c->b->cfg.schema, t)) != NULL; t++)
+            if (d == want)
+                *mask |= UINT64_C(1) << t;
+    }
+    return true;
+}
+
+static void req_watch(struct client *c, const json_t *req, const json_t *id)
+{
+    const json_t *enable = json_object_get(req, "enable");
+    const json_t *robots = json_object_get(req, "robots");
+    const json_t *types = json_object_get(req, "types");
+    if (enable && !json_is_boolean(enable)) {
+        client_error(c, id, "bad_request", "\"enable\" must be true or false");
+        return;
+    }
+    uint64_t rmask = UINT32_MAX, tmask = UINT64_MAX;
+    if (robots && !watch_list(c, id, robots, "robots", &rmask))
+        return;
+    if (types && !watch_list(c, id, types, "types", &tmask))
+        return;
+    c->watching = !enable || json_is_true(enable);
+    c->watch_robots = (uint32_t)rmask;
+    c->watch_types = tmask;
+    json_t *j = reply_new("WATCH", id);
+    if (j) {
+        json_object_set_new(j, "enable", json_boolean(c->watching));
+        if (robots)
+            json_object_set(j, "robots", (json_t *)robots);
+        if (types)
+            json_object_set(j, "types", (json_t *)types);
+    }
+    reply_send(c, j);
+}
+
+static void req_send(struct client *c, const json_t *req, const json_t *id)
+{
+    struct robot *r = robot_member(c, req, id);
+    if (!r)
+        return;
+    const json_t *type = json_object_get(req, "type");
+    const json_t *fields = json_object_get(req, "fields");
+    if (!json_is_string(type)) {
+        client_error(c, id, "bad_request", "\"type\" must be a command type (string)");
+        return;
+    }
+    if (fields && !json_is_object(fields)) {
+        client_error(c, id, "bad_request", "\"fields\" must be an object");
+        return;
+    }
+    const char *t = json_string_value(type);
+    if (!schema_find(c->b->cfg.schema, DIR_OUT, t, strlen(t))) {
+        client_error(c, id, "unknown_type", "\"%s\" is not a command type", t);
+        return;
+    }
+    if (!robot_cfg_allows(r->cfg, t)) {
+        client_error(c, id, "forbidden", "the configuration does not allow %s commands to robot %s",
+                     t, r->cfg->name);
+        return;
+    }
+    char frame[COMMAND_MAX + 1];
+    struct command_error err;
+    uint32_t seq = robot_peek_seq(r);
+    int n = command_encode(c->b->cfg.schema, t, fields, seq, r->cfg->checksum, frame, &err);
+    if (n < 0) {
+        client_error(c, id, err.err == COMMAND_ERR_UNKNOWN_TYPE ? "unknown_type" : "bad_field", "%s",
+                     err.message);
+        return;
+    }
+    robot_send(r, c, id, t, frame, (size_t)n, seq);
+}
+
+typedef void request_fn(struct client *c, const json_t *req, const json_t *id);
+
+static const struct {
+    const char *cmd;
+    request_fn *fn;
+} requests[] = {
+    {"version", req_version}, {"robots", req_robots}, {"state", req_state},
+    {"watch", req_watch},     {"stats", req_stats},   {"send", req_send},
+};
+
+void request_handle(struct client *c, const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == len)
+        return;
+    json_error_t e;
+    json_t *req = json_loadb(line, len, JSON_DECODE_ANY, &e);
+    if (!req) {
+        client_error(c, NULL, "bad_json", "%s (column %d)", e.text, e.column);
+        return;
+    }
+    const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+    const json_t *cmd = json_is_object(req) ? json_object_get(req, "cmd") : NULL;
+    if (!json_is_object(req))
+        client_error(c, NULL, "bad_json", "a request must be a JSON object");
+    else if (!json_is_string(cmd))
+        client_error(c, id, "bad_request", "a request needs \"cmd\" (string)");
+    else {
+        const char *name = json_string_value(cmd);
+        size_t k;
+        for (k = 0; k < sizeof requests / sizeof requests[0]; k++)
+            if (strcmp(requests[k].cmd, name) == 0)
+                break;
+        if (k < sizeof requests / sizeof requests[0])
+            requests[k].fn(c, req, id);
+        else
+            client_error(c, id, "unknown_cmd",
+                         "unknown cmd \"%s\" (version, robots, state, watch, send, stats)", name);
+    }
+    json_decref(req);
+}

@@ -1,0 +1,575 @@
+#include "robot.h"
+
+#include "client.h"
+#include "hub.h"
+#include "render.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int link_line(void *ctx, const char *line, size_t len);
+static int link_error(void *ctx, enum frame_err err);
+static void link_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void link_write_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void command_start_next(struct robot *r);
+static void robot_take_frame(struct robot *r, const struct frame_values *fv, double now);
+static void record_line(struct robot *r, double now, const char *line, size_t len);
+
+/* ---- robots ------------------------------------------------------------ */
+
+int robots_init(struct bridge *b)
+{
+    b->nrobots = b->cfg.nrobots;
+    b->robots = calloc(b->nrobots ? b->nrobots : 1, sizeof *b->robots);
+    if (!b->robots)
+        return -1;
+    for (unsigned i = 0; i < b->nrobots; i++) {
+        struct robot *r = &b->robots[i];
+        r->b = b;
+        r->cfg = &b->cfg.robots[i];
+        r->index = i;
+        r->next_seq = 1;
+        r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
+        r->io = json_object();
+        if (!r->latest || !r->io)
+            return -1;
+        ev_timer_init(&r->ack_timer, ack_timer_cb, 0, 0);
+        r->ack_timer.data = r;
+    }
+    return 0;
+}
+
+static void command_free(struct command_req *cmd)
+{
+    json_decref(cmd->id);
+    free(cmd);
+}
+
+/* Fail the command in flight and every queued one, e.g. on link down. */
+static void commands_fail_all(struct robot *r, const char *code, const char *why)
+{
+    ev_timer_stop(r->b->loop, &r->ack_timer);
+    struct command_req *cmd = r->inflight;
+    r->inflight = NULL;
+    if (cmd)
+        cmd->next = r->queue;
+    else
+        cmd = r->queue;
+    r->queue = r->queue_tail = NULL;
+    r->queued = 0;
+    while (cmd) {
+        struct command_req *next = cmd->next;
+        if (cmd->client)
+            client_error(cmd->client, cmd->id, code, "%s seq %u to robot %s failed: %s",
+                         cmd->type, (unsigned)cmd->seq, r->cfg->name, why);
+        command_free(cmd);
+        cmd = next;
+    }
+}
+
+void robots_free(struct bridge *b)
+{
+    for (unsigned i = 0; b->robots && i < b->nrobots; i++) {
+        struct robot *r = &b->robots[i];
+        commands_fail_all(r, "robot_offline", "the bridge is shutting down");
+        for (unsigned t = 0; r->latest && t < FRAME_TYPES_MAX; t++)
+            json_decref(r->latest[t]);
+        free(r->latest);
+        json_decref(r->io);
+    }
+    free(b->robots);
+    b->robots = NULL;
+}
+
+static unsigned type_index(const struct schema *s, const struct frame_def *d)
+{
+    const struct frame_def *x;
+    for (unsigned i = 0; (x = schema_at(s, i)) != NULL; i++)
+        if (x == d)
+            return i;
+    return 0;
+}
+
+uint64_t robots_error_total(const struct bridge *b, enum frame_err e)
+{
+    uint64_t n = b->stats.errors[e];
+    for (unsigned i = 0; i < b->nrobots; i++)
+        n += b->robots[i].errors[e];
+    return n;
+}
+
+static void publish_link(struct robot *r, const char *state, const char *key, const char *value)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "class", "LINK", "robot", r->cfg->name,
+                          "state", state, key, value);
+    struct msg *m = j ? msg_from_json(j, true) : NULL;
+    if (m)
+        hub_publish_link(r->b, r->index, m);
+    msg_unref(m);
+    json_decref(j);
+}
+
+/* ---- links --------------------------------------------------------------- */
+
+static void pending_remove(struct link *l)
+{
+    struct bridge *b = l->b;
+    if (l->prev)
+        l->prev->next = l->next;
+    else if (b->pending == l)
+        b->pending = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+    b->npending--;
+}
+
+/* Close a link. reason != NULL for an accepted link: LINK down is published.
+ * Inside framer_feed the memory is freed by the read callback afterwards. */
+static void link_close(struct link *l, const char *reason)
+{
+    struct bridge *b = l->b;
+    struct robot *r = l->robot;
+    ev_io_stop(b->loop, &l->rio);
+    ev_io_stop(b->loop, &l->wio);
+    ev_timer_stop(b->loop, &l->timer);
+    close(l->fd);
+    l->fd = -1;
+    if (r) {
+        r->link = NULL;
+        r->since = ev_now(b->loop);
+        log_info(&b->log, "robot %s: link down (%s)", r->cfg->name, reason);
+        commands_fail_all(r, "robot_offline", reason);
+        publish_link(r, "down", "reason", reason);
+        l->robot = NULL;
+    } else {
+        pending_remove(l);
+    }
+    l->closed = true;
+    if (!l->in_feed)
+        free(l);
+}
+
+void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct bridge *b = w->data;
+    for (;;) {
+        struct sockaddr_storage sa;
+        int fd = net_accept(b->robot_fd, &b->spare_fd, &sa);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_warn(&b->log, "robot listener: accept: %s", strerror(errno));
+            return;
+        }
+        char peer[ADDR_TEXT_MAX];
+        net_format(&sa, 1, peer);
+        if (b->npending >= ROBOT_PENDING_MAX) {
+            log_warn(&b->log, "robot connection from %s refused: %d connections already wait for HI",
+                     peer, ROBOT_PENDING_MAX);
+            close(fd);
+            continue;
+        }
+        struct link *l = calloc(1, sizeof *l);
+        if (!l) {
+            close(fd);
+            continue;
+        }
+        l->b = b;
+        l->fd = fd;
+        l->sa = sa;
+        memcpy(l->peer, peer, sizeof peer);
+        /* Keepalive finds a dead peer even when the idle timer is long. */
+        net_tune(fd, (int)ceil(b->cfg.limits.idle_timeout));
+        framer_init(&l->framer, link_line, link_error, l);
+        ev_io_init(&l->rio, link_read_cb, fd, EV_READ);
+        ev_io_init(&l->wio, link_write_cb, fd, EV_WRITE);
+        ev_timer_init(&l->timer, link_timer_cb, b->cfg.limits.hello_timeout, 0);
+        l->rio.data = l->wio.data = l->timer.data = l;
+        ev_io_start(loop, &l->rio);
+        ev_timer_start(loop, &l->timer);
+        l->next = b->pending;
+        if (b->pending)
+            b->pending->prev = l;
+        b->pending = l;
+        b->npending++;
+        log_debug(&b->log, "robot connection from %s", peer);
+    }
+}
+
+static void link_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct link *l = w->data;
+    char buf[ROBOT_READ_CHUNK];
+    ssize_t n = read(l->fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        char why[96];
+        if (n == 0)
+            snprintf(why, sizeof why, "closed by robot");
+        else
+            snprintf(why, sizeof why, "read error: %s", strerror(errno));
+        if (!l->robot)
+            log_debug(&l->b->log, "robot connection from %s: %s before HI", l->peer, why);
+        link_close(l, why);
+        return;
+    }
+    if (l->robot)
+        ev_timer_again(loop, &l->timer);
+    l->in_feed = true;
+    framer_feed(&l->framer, buf, (size_t)n);
+    l->in_feed = false;
+    if (l->closed)
+        free(l);
+}
+
+static void link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct link *l = w->data;
+    if (l->robot) {
+        log_warn(&l->b->log, "robot %s: nothing received for %.1f s", l->robot->cfg->name,
+                 l->b->cfg.limits.idle_timeout);
+        link_close(l, "idle timeout");
+    } else {
+        log_warn(&l->b->log, "robot connection from %s: no HI within %.1f s, closing", l->peer,
+                 l->b->cfg.limits.hello_timeout);
+        link_close(l, NULL);
+    }
+}
+
+/* Write to the robot; what the socket does not take now waits in l->out. */
+static int link_write(struct link *l, const char *data, size_t len)
+{
+    if (l->out_len + len > sizeof l->out)
+        return -1;
+    if (l->out_len == 0) {
+        ssize_t w = send(l->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (w > 0) {
+            data += w;
+            len -= (size_t)w;
+        }
+    }
+    if (len) {
+        memcpy(l->out + l->out_len, data, len);
+        l->out_len += len;
+        ev_io_start(l->b->loop, &l->wio);
+    }
+    return 0;
+}
+
+static void link_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct link *l = w->data;
+    ssize_t n = send(l->fd, l->out, l->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        char why[96];
+        snprintf(why, sizeof why, "write error: %s", strerror(errno));
+        link_close(l, why);
+        return;
+    }
+    memmove(l->out, l->out + n, l->out_len - (size_t)n);
+    l->out_len -= (size_t)n;
+    if (!l->out_len)
+        ev_io_stop(loop, w);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static void count_error(struct link *l, enum frame_err err, unsigned field)
+{
+    struct bridge *b = l->b;
+    struct robot *r = l->robot;
+    r->errors[err]++;
+    double now = ev_now(b->loop);
+    if (now - r->last_err_log < ROBOT_ERR_LOG_PERIOD) {
+        r->errors_unlogged++;
+        return;
+    }
+    if (r->errors_unlogged)
+        log_warn(&b->log, "robot %s: dropped a bad frame (%s, field %u); %llu more since the last report",
+                 r->cfg->name, frame_err_name(err), field, (unsigned long long)r->errors_unlogged);
+    else
+        log_warn(&b->log, "robot %s: dropped a bad frame (%s, field %u)", r->cfg->name,
+                 frame_err_name(err), field);
+    r->errors_unlogged = 0;
+    r->last_err_log = now;
+}
+
+static int link_error(void *ctx, enum frame_err err)
+{
+    struct link *l = ctx;
+    if (l->robot) {
+        count_error(l, err, 0);
+        return 0;
+    }
+    l->b->stats.errors[err]++;
+    log_warn(&l->b->log, "robot connection from %s: bad first frame (%s), closing", l->peer,
+             frame_err_name(err));
+    link_close(l, NULL);
+    return 1;
+}
+
+static int link_hello(struct link *l, const char *line, size_t len)
+{
+    struct bridge *b = l->b;
+    struct frame_values fv;
+    struct decode_error de;
+    if (frame_decode(b->cfg.schema, DIR_IN, line, len, &fv, &de) < 0) {
+        b->stats.errors[de.err]++;
+        log_warn(&b->log, "robot connection from %s: bad first frame (%s), closing", l->peer,
+                 frame_err_name(de.err));
+        link_close(l, NULL);
+        return 1;
+    }
+    if (strcmp(fv.def->type, "HI") != 0) {
+        b->stats.errors[FRAME_ERR_BEFORE_HELLO]++;
+        log_warn(&b->log, "robot connection from %s: sent %s before HI, closing", l->peer,
+                 fv.def->type);
+        link_close(l, NULL);
+        return 1;
+    }
+    char name[IDENT_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)fv.v[0].len, fv.v[0].str);
+    struct robot *r = bridge_robot(b, name);
+    if (!r) {
+        log_warn(&b->log, "robot connection from %s: HI names %s, which is not configured; closing",
+                 l->peer, name);
+        link_close(l, NULL);
+        return 1;
+    }
+    if (r->cfg->has_peer && !net_peer_matches(&l->sa, r->cfg->peer)) {
+        log_warn(&b->log, "robot connection from %s: %s may only connect from %s; closing", l->peer,
+                 name, r->cfg->peer);
+        link_close(l, NULL);
+        return 1;
+    }
+    if (r->link) {
+        log_info(&b->log, "robot %s: new link from %s replaces the one from %s", name, l->peer,
+                 r->peer);
+        link_close(r->link, "replaced by a new link");
+    }
+    pending_remove(l);
+    l->robot = r;
+    r->link = l;
+    r->ever_linked = true;
+    r->since = ev_now(b->loop);
+    memcpy(r->peer, l->peer, sizeof r->peer);
+    ev_timer_stop(b->loop, &l->timer);
+    l->timer.repeat = b->cfg.limits.idle_timeout;
+    ev_timer_again(b->loop, &l->timer);
+    log_info(&b->log, "robot %s: link up from %s", name, l->peer);
+    publish_link(r, "up", "peer", r->peer);
+    /* HI is a frame like any other: watchers and `state` see its sw text. */
+    record_line(r, r->since, line, len);
+    robot_take_frame(r, &fv, r->since);
+    return 0;
+}
+
+static void robot_on_ack(struct robot *r, const struct frame_values *fv)
+{
+    struct command_req *cmd = r->inflight;
+    uint32_t ack = (uint32_t)fv->v[0].num;
+    if (!cmd || cmd->seq != ack) {
+        log_debug(&r->b->log, "robot %s: AK for seq %u, which is not in flight", r->cfg->name,
+                  (unsigned)ack);
+        return;
+    }
+    if (cmd->client) {
+        json_t *j = json_pack("{s:s}", "class", "ACK");
+        if (j) {
+            if (cmd->id)
+                json_object_set(j, "id", cmd->id);
+            json_object_set_new(j, "robot", json_string(r->cfg->name));
+            json_object_set_new(j, "type", json_string(cmd->type));
+            json_object_set_new(j, "seq", json_integer(cmd->seq));
+            json_object_set_new(j, "status", json_stringn(fv->v[1].str, fv->v[1].len));
+            if (fv->nvalues > 2 && fv->v[2].present)
+                json_object_set_new(j, "code", json_integer((json_int_t)fv->v[2].num));
+            if (fv->nvalues > 3 && fv->v[3].present)
+                json_object_set_new(j, "text", json_stringn(fv->v[3].str, fv->v[3].len));
+            client_reply(cmd->client, j);
+            json_decref(j);
+        }
+    }
+    ev_timer_stop(r->b->loop, &r->ack_timer);
+    r->inflight = NULL;
+    command_free(cmd);
+    command_start_next(r);
+}
+
+static void robot_on_io(struct robot *r, const struct frame_values *fv)
+{
+    char name[IDENT_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)fv->v[0].len, fv->v[0].str);
+    if (!json_object_get(r->io, name) && json_object_size(r->io) >= ROBOT_IO_MAX)
+        return;
+    json_object_set_new(r->io, name, json_real(fv->v[1].num));
+}
+
+static void robot_take_frame(struct robot *r, const struct frame_values *fv, double now)
+{
+    struct bridge *b = r->b;
+    r->frames_in++;
+    b->stats.frames_in++;
+    const char *type = fv->def->type;
+    if (fv->def->builtin && strcmp(type, "AK") == 0)
+        robot_on_ack(r, fv);
+    else if (fv->def->builtin && strcmp(type, "IO") == 0)
+        robot_on_io(r, fv);
+    if (!fv->def->publish)
+        return;
+    json_t *j = frame_render(fv, r->cfg->name, now);
+    struct msg *m = j ? msg_from_json(j, true) : NULL;
+    if (!m) {
+        json_decref(j);
+        return;
+    }
+    unsigned ti = type_index(b->cfg.schema, fv->def);
+    json_decref(r->latest[ti]);
+    r->latest[ti] = j;
+    hub_publish_frame(b, r->index, ti, m);
+    msg_unref(m);
+}
+
+static void record_line(struct robot *r, double now, const char *line, size_t len)
+{
+    if (r->b->record)
+        fprintf(r->b->record, "%.6f %s %.*s\n", now, r->cfg->name, (int)len, line);
+}
+
+static int link_line(void *ctx, const char *line, size_t len)
+{
+    struct link *l = ctx;
+    if (!l->robot)
+        return link_hello(l, line, len);
+    struct robot *r = l->robot;
+    struct bridge *b = l->b;
+    double now = ev_now(b->loop);
+    record_line(r, now, line, len);
+    struct frame_values fv;
+    struct decode_error de;
+    if (frame_decode(b->cfg.schema, DIR_IN, line, len, &fv, &de) < 0) {
+        count_error(l, de.err, de.field);
+        return 0;
+    }
+    robot_take_frame(r, &fv, now);
+    return 0;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+uint32_t robot_peek_seq(const struct robot *r)
+{
+    return r->next_seq;
+}
+
+static void command_start_next(struct robot *r)
+{
+    while (!r->inflight && r->queue) {
+        struct command_req *cmd = r->queue;
+        r->queue = cmd->next;
+        if (!r->queue)
+            r->queue_tail = NULL;
+        r->queued--;
+        cmd->next = NULL;
+        if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
+            if (cmd->client)
+                client_error(cmd->client, cmd->id, "robot_offline",
+                             "robot %s is not reading its link", r->cfg->name);
+            command_free(cmd);
+            continue;
+        }
+        r->b->stats.commands++;
+        r->inflight = cmd;
+        ev_timer_set(&r->ack_timer, r->b->cfg.limits.ack_timeout, 0);
+        ev_timer_start(r->b->loop, &r->ack_timer);
+    }
+}
+
+void robot_send(struct robot *r, struct client *c, const json_t *id, const char *type,
+                const char *frame, size_t len, uint32_t seq)
+{
+    if (!r->link) {
+        client_error(c, id, "robot_offline", "robot %s is not connected", r->cfg->name);
+        return;
+    }
+    if (r->inflight && r->queued >= r->b->cfg.limits.command_queue) {
+        client_error(c, id, "busy", "robot %s has %u commands waiting; try again later",
+                     r->cfg->name, r->queued);
+        return;
+    }
+    struct command_req *cmd = calloc(1, sizeof *cmd);
+    if (!cmd) {
+        client_error(c, id, "busy", "out of memory");
+        return;
+    }
+    cmd->client = c;
+    cmd->id = id ? json_incref((json_t *)id) : NULL;
+    snprintf(cmd->type, sizeof cmd->type, "%s", type);
+    cmd->seq = seq;
+    r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
+    cmd->len = len;
+    memcpy(cmd->frame, frame, len);
+    if (r->queue_tail)
+        r->queue_tail->next = cmd;
+    else
+        r->queue = cmd;
+    r->queue_tail = cmd;
+    r->queued++;
+    command_start_next(r);
+}
+
+static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct robot *r = w->data;
+    struct command_req *cmd = r->inflight;
+    if (!cmd)
+        return;
+    log_warn(&r->b->log, "robot %s: no AK for %s seq %u within %.1f s", r->cfg->name, cmd->type,
+             (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
+    if (cmd->client)
+        client_error(cmd->client, cmd->id, "timeout",
+                     "robot %s did not acknowledge %s seq %u within %.1f s", r->cfg->name,
+                     cmd->type, (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
+    r->inflight = NULL;
+    command_free(cmd);
+    command_start_next(r);
+}
+
+void robots_forget_client(struct bridge *b, struct client *c)
+{
+    for (unsigned i = 0; i < b->nrobots; i++) {
+        struct robot *r = &b->robots[i];
+        if (r->inflight && r->inflight->client == c)
+            r->inflight->client = NULL;
+        for (struct command_req *cmd = r->queue; cmd; cmd = cmd->next)
+            if (cmd->client == c)
+                cmd->client = NULL;
+    }
+}
+
+void robots_close_all(struct bridge *b, const char *reason)
+{
+    for (unsigned i = 0; i < b->nrobots; i++)
+        if (b->robots[i].link)
+            link_close(b->robots[i].link, reason);
+    while (b->pending)
+        link_close(b->pending, NULL);
+}

@@ -1,0 +1,111 @@
+/* robot.h - controller links: hello, replacement, idle timeout, commands.
+ *
+ * A controller connects to the robot listener and becomes a pending link.
+ * Its first frame must be a valid HI within limits.hello_timeout naming a
+ * configured robot (from that robot's peer address, when one is set);
+ * anything else closes it. An accepted link replaces the robot's old one.
+ * A link that stays silent for limits.idle_timeout is declared down.
+ *
+ * Frames from a linked robot are decoded, kept as the robot's latest state,
+ * rendered once to JSON and handed to the hub. Bad frames are dropped and
+ * counted by cause; never fatal. At most ROBOT_PENDING_MAX connections may be
+ * waiting for HI at once; more are closed on accept.
+ *
+ * Commands: one in flight per robot, up to limits.command_queue waiting
+ * behind it; the robot's AK (matched by seq) is answered to the one client
+ * that asked, with its id. No AK within limits.ack_timeout: ERROR timeout.
+ * Link down or replaced: every pending command fails with robot_offline.
+ *
+ * Ownership: the bridge owns robots (array) and links; links free
+ * themselves when closed.
+ */
+#ifndef RB_ROBOT_H
+#define RB_ROBOT_H
+
+#include "bridge.h"
+#include "command.h"
+#include "decode.h"
+#include "framer.h"
+#include "msg.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ROBOT_PENDING_MAX 64
+#define ROBOT_READ_CHUNK 16384
+#define ROBOT_IO_MAX 1024       /* distinct IO names kept per robot; more are not stored */
+#define ROBOT_ERR_LOG_PERIOD 1.0 /* seconds between bad-frame log lines per robot */
+
+struct command_req {
+    struct command_req *next;
+    struct client *client;      /* NULL once the client went away */
+    json_t *id;                 /* the request's id, or NULL; owned */
+    char type[FRAME_TYPE_MAX + 1];
+    uint32_t seq;
+    size_t len;
+    char frame[COMMAND_MAX + 1];
+};
+
+struct link {
+    struct bridge *b;
+    struct robot *robot;        /* NULL while pending */
+    struct link *prev, *next;   /* bridge's pending list while pending */
+    int fd;
+    ev_io rio;
+    ev_timer timer;             /* hello timeout, then idle timeout */
+    struct sockaddr_storage sa;
+    char peer[ADDR_TEXT_MAX];
+    bool in_feed;               /* inside framer_feed: free after it returns */
+    bool closed;
+    ev_io wio;                  /* only while out holds unsent bytes */
+    size_t out_len;
+    char out[2 * COMMAND_MAX];  /* a command the socket did not take at once */
+    struct framer framer;
+};
+
+struct robot {
+    struct bridge *b;
+    const struct robot_cfg *cfg;
+    unsigned index;
+    struct link *link;          /* NULL while down */
+    bool ever_linked;
+    double since;               /* last up/down change, Unix time */
+    char peer[ADDR_TEXT_MAX];
+    uint64_t frames_in;
+    uint64_t errors[FRAME_ERR_COUNT];
+    uint64_t errors_unlogged;
+    double last_err_log;
+    json_t **latest;            /* per schema index, FRAME objects, owned */
+    json_t *io;                 /* name -> value, owned */
+
+    uint32_t next_seq;
+    struct command_req *inflight;
+    struct command_req *queue, *queue_tail;
+    unsigned queued;
+    ev_timer ack_timer;
+};
+
+int robots_init(struct bridge *b);
+void robots_free(struct bridge *b);
+void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* Close every link (LINK down with reason) and pending connection. */
+void robots_close_all(struct bridge *b, const char *reason);
+
+/* A client went away: its pending commands lose their addressee. */
+void robots_forget_client(struct bridge *b, struct client *c);
+
+/* Queue a command encoded with seq == robot_peek_seq(r); replies to c come
+ * later (ACK/ERROR). Errors now (offline, busy) are replied at once. Takes
+ * its own reference to id. The robot's seq advances only when it is queued. */
+void robot_send(struct robot *r, struct client *c, const json_t *id, const char *type,
+                const char *frame, size_t len, uint32_t seq);
+
+/* The seq the next command to this robot gets: 1, 2, ... 99999, 0, 1 ... */
+uint32_t robot_peek_seq(const struct robot *r);
+
+/* Total of an error cause over all robots and pending links. */
+uint64_t robots_error_total(const struct bridge *b, enum frame_err e);
+
+#endif

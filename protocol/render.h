@@ -1,0 +1,25 @@
+/* render.h - decoded frame values -> the JSON FRAME object of the contract.
+ *
+ * {"class":"FRAME","robot":R,"type":T,"seq":N,"time":S, <fields>...}
+ * Members follow the frame definition: a scalar field is one member, a field
+ * with count > 1 an array; an absent optional field is left out; an element
+ * marked absent (EJ's 9E9) is null. int fields are JSON integers, real
+ * fields JSON reals.
+ *
+ * Ownership: returns a new reference the caller releases with json_decref(),
+ * or NULL when out of memory.
+ */
+#ifndef RB_RENDER_H
+#define RB_RENDER_H
+
+#include "decode.h"
+
+#include <jansson.h>
+
+json_t *frame_render(const struct frame_values *v, const char *robot, double time);
+
+/* The flags every JSON text of the bridge is dumped with: compact, members in
+ * insertion order, reals with 15 significant digits so 12.35 stays "12.35". */
+#define RB_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+#endif

@@ -1,0 +1,258 @@
+MODULE RbCommand
+    !
+    ! rapidbridge example: the commands the bridge sends, carried out in the
+    ! link task T_RBLINK. RbPoll (RbLink.sys) hands over one line at a time:
+    ! "TYPE,SEQ[,field...]" without LF and checksum, at most 79 characters.
+    !
+    ! Every command gets exactly one answer: AK,<our seq>,<SEQ>,OK or
+    ! AK,<our seq>,<SEQ>,ERR,<code>,<text>, codes in RbShared.sys. PING,
+    ! SETDO, SETREG, SPEED and STOP are answered at once. CALL is handed to
+    ! the motion task (RbMotion.mod) and answered when the procedure has
+    ! returned, so rapidbridge's ack_timeout must be longer than the longest
+    ! procedure a client may call. SPEED and STOP act through interrupts in
+    ! the motion task, even in the middle of a movement.
+    !
+    ! To add a command: a row in RB_CMD_TYPES and RB_CMD_FIELDS, a CASE in
+    ! RbCommandLine, and the same type as an "out" frame in bridge.json.
+    !
+
+    ! The commands this module understands, and the number of fields each
+    ! has after the seq. tests/unit/test_rapid_examples.c checks this table
+    ! against the bridge's frame table.
+    CONST string RB_CMD_TYPES{6} := ["PING","SETDO","SETREG","SPEED","CALL","STOP"];
+    CONST num RB_CMD_FIELDS{6} := [0,2,2,1,1,0];
+
+    ! SETDO may set only outputs whose names begin with this ("" = any).
+    PERS string rbDoPrefix := "";
+    ! s the motion task has to take a CALL; after that it is refused, so
+    ! that a robot whose program was stopped never starts it later.
+    CONST num RB_CALL_TAKE_TIME := 2;
+
+    LOCAL VAR bool rbCallPending := FALSE;
+    LOCAL VAR num rbCallSeq := 0;        ! the bridge's seq of the pending CALL
+    LOCAL VAR clock rbCallClock;
+
+    ! One command line from the bridge.
+    PROC RbCommandLine(string line)
+        VAR string cmd;
+        VAR num seq;
+        VAR num want := -1;
+        cmd := RbField(line, 1);
+        IF NOT RbInt(RbField(line, 2), 0, RB_SEQ_MAX, seq) THEN
+            ! without a seq there is nothing to answer: tell the bridge's log
+            RbEvent "W", RB_ERR_BAD, "no seq, dropped: " + RbText(line, 30);
+            RETURN;
+        ENDIF
+        FOR i FROM 1 TO Dim(RB_CMD_TYPES, 1) DO
+            IF RB_CMD_TYPES{i} = cmd want := RB_CMD_FIELDS{i};
+        ENDFOR
+        IF want < 0 THEN
+            RbAckErr seq, RB_ERR_BAD, "unknown command " + RbText(cmd, 8);
+            RETURN;
+        ENDIF
+        IF RbFieldCount(line) <> want + 2 THEN
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+            RETURN;
+        ENDIF
+        TEST cmd
+        CASE "PING":
+            RbAckOk seq;
+        CASE "SETDO":
+            RbCmdSetDO seq, RbField(line, 3), RbField(line, 4);
+        CASE "SETREG":
+            RbCmdSetReg seq, RbField(line, 3), RbField(line, 4);
+        CASE "SPEED":
+            RbCmdSpeed seq, RbField(line, 3);
+        CASE "CALL":
+            RbCmdCall seq, RbField(line, 3);
+        CASE "STOP":
+            RbCmdStop seq;
+        DEFAULT:
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+        ENDTEST
+    ENDPROC
+
+    PROC RbAckOk(num seq)
+        ! rb-frame send AK worst="AK,99999,99999,OK"
+        RbSend "AK," + RbSeqNext() + "," + NumToStr(seq, 0) + ",OK";
+    ENDPROC
+
+    ! code is one of the RB_ERR_ codes (at most two digits).
+    PROC RbAckErr(num seq, num code, string text)
+        ! rb-frame send AK worst="AK,99999,99999,ERR,99,The quick brown fox jumps over the lazy dog. 01234"
+        RbSend "AK," + RbSeqNext() + "," + NumToStr(seq, 0) + ",ERR," + NumToStr(code, 0) + "," + RbText(text, RB_TEXT_MAX);
+    ENDPROC
+
+    ! SETDO,<seq>,<name>,<0|1>
+    LOCAL PROC RbCmdSetDO(num seq, string name, string value)
+        VAR signaldo sig;
+        VAR num v;
+        IF NOT RbInt(value, 0, 1, v) OR StrLen(name) > 32 THEN
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+            RETURN;
+        ENDIF
+        IF NOT RbHasPrefix(name, rbDoPrefix) THEN
+            RbAckErr seq, RB_ERR_DENIED, "not allowed: " + name;
+            RETURN;
+        ENDIF
+        AliasIO name, sig;
+        IF v = 1 THEN
+            SetDO sig, 1;
+        ELSE
+            SetDO sig, 0;
+        ENDIF
+        RbAckOk seq;
+    ERROR
+        IF RbLinkError(ERRNO) RAISE;
+        SkipWarn;
+        IF ERRNO = ERR_ALIASIO_DEF THEN
+            RbAckErr seq, RB_ERR_SIGNAL, "unknown signal " + name;
+        ELSEIF ERRNO = ERR_ALIASIO_TYPE THEN
+            RbAckErr seq, RB_ERR_SIGNAL, "not an output: " + name;
+        ELSE
+            RbAckErr seq, RB_ERR_FAILED, "error " + NumToStr(ERRNO, 0) + " setting " + name;
+        ENDIF
+        RETURN;
+    ENDPROC
+
+    ! SETREG,<seq>,<index 1..100>,<value>: rbReg{index} := value
+    LOCAL PROC RbCmdSetReg(num seq, string index, string value)
+        VAR num n;
+        VAR num v;
+        IF NOT RbInt(index, 1, Dim(rbReg, 1), n) THEN
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+            RETURN;
+        ENDIF
+        IF NOT StrToVal(value, v) THEN
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+            RETURN;
+        ENDIF
+        rbReg{n} := v;
+        RbAckOk seq;
+    ENDPROC
+
+    ! SPEED,<seq>,<percent 1..100>: SpeedRefresh in the motion task
+    LOCAL PROC RbCmdSpeed(num seq, string percent)
+        VAR num p;
+        IF NOT RbInt(percent, 1, 100, p) THEN
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+            RETURN;
+        ENDIF
+        IF NOT RbMotionAlive() THEN
+            RbAckErr seq, RB_ERR_NOMOTION, "motion task not running";
+            RETURN;
+        ENDIF
+        rbSpeedPct := p;
+        ! the new counter value fires RbSpeedTrap in the motion task
+        rbSpeedReq := RbNextId(rbSpeedReq);
+        RbAckOk seq;
+    ENDPROC
+
+    ! STOP,<seq>: stop the movement and end a running CALL (RbStopTrap).
+    ! Answered OK at once; a stopped motion task has nothing to stop.
+    LOCAL PROC RbCmdStop(num seq)
+        rbStopReq := RbNextId(rbStopReq);
+        RbAckOk seq;
+    ENDPROC
+
+    ! CALL,<seq>,<procedure>: hand it to the motion task; RbCallPoll answers.
+    LOCAL PROC RbCmdCall(num seq, string procName)
+        IF StrLen(procName) = 0 OR StrLen(procName) > 32 THEN
+            RbAckErr seq, RB_ERR_BAD, "bad command";
+            RETURN;
+        ENDIF
+        IF NOT RbProcAllowed(procName) THEN
+            RbAckErr seq, RB_ERR_DENIED, "not callable: " + procName;
+            RETURN;
+        ENDIF
+        IF rbCallPending OR rbCallReq <> rbCallDone THEN
+            RbAckErr seq, RB_ERR_BUSY, "busy: CALL " + rbCallProc + " running";
+            RETURN;
+        ENDIF
+        IF NOT RbMotionAlive() THEN
+            RbAckErr seq, RB_ERR_NOMOTION, "motion task not running";
+            RETURN;
+        ENDIF
+        WaitTestAndSet rbCallLock;
+        rbCallProc := procName;
+        rbCallCode := 0;
+        rbCallText := "";
+        rbCallReq := RbNextId(rbCallReq);
+        rbCallLock := FALSE;
+        rbCallPending := TRUE;
+        rbCallSeq := seq;
+        ClkReset rbCallClock;
+        ClkStart rbCallClock;
+    ENDPROC
+
+    ! Called every cycle: answer the pending CALL once the motion task is
+    ! done with it, or withdraw it when the motion task did not take it.
+    PROC RbCallPoll()
+        IF NOT rbCallPending RETURN;
+        IF rbCallDone = rbCallReq THEN
+            IF rbCallCode = 0 THEN
+                RbAckOk rbCallSeq;
+            ELSE
+                RbAckErr rbCallSeq, rbCallCode, rbCallText;
+            ENDIF
+            rbCallPending := FALSE;
+        ELSEIF rbCallTaken <> rbCallReq AND ClkRead(rbCallClock) > RB_CALL_TAKE_TIME THEN
+            WaitTestAndSet rbCallLock;
+            IF rbCallTaken <> rbCallReq THEN
+                rbCallCode := RB_ERR_NOMOTION;
+                rbCallText := "motion task did not take the CALL";
+                rbCallDone := rbCallReq;
+            ENDIF
+            rbCallLock := FALSE;
+        ENDIF
+    ENDPROC
+
+    ! main and this example's own routines may not be called from outside.
+    LOCAL FUNC bool RbProcAllowed(string procName)
+        VAR string low;
+        low := StrMap(procName, STR_UPPER, STR_LOWER);
+        IF low = "main" RETURN FALSE;
+        RETURN NOT RbHasPrefix(low, "rb");
+    ENDFUNC
+
+    ! --- parsing ----------------------------------------------------------------
+
+    LOCAL FUNC bool RbHasPrefix(string s, string prefix)
+        IF StrLen(prefix) = 0 RETURN TRUE;
+        IF StrLen(s) < StrLen(prefix) RETURN FALSE;
+        RETURN StrPart(s, 1, StrLen(prefix)) = prefix;
+    ENDFUNC
+
+    ! Field n of a line (1 = type, 2 = seq), "" when the line has fewer.
+    FUNC string RbField(string line, num n)
+        VAR num start := 1;
+        VAR num comma;
+        FOR k FROM 2 TO n DO
+            IF start > StrLen(line) RETURN "";
+            comma := StrFind(line, start, ",");
+            IF comma > StrLen(line) RETURN "";
+            start := comma + 1;
+        ENDFOR
+        IF start > StrLen(line) RETURN "";
+        comma := StrFind(line, start, ",");
+        RETURN RbLeft(StrPart(line, start, StrLen(line) - start + 1), comma - start);
+    ENDFUNC
+
+    ! Number of comma-separated fields, type and seq included.
+    FUNC num RbFieldCount(string line)
+        VAR num n := 1;
+        VAR num pos := 1;
+        WHILE pos <= StrLen(line) DO
+            pos := StrFind(line, pos, ",");
+            IF pos <= StrLen(line) n := n + 1;
+            pos := pos + 1;
+        ENDWHILE
+        RETURN n;
+    ENDFUNC
+
+    ! A whole number in lo..hi.
+    FUNC bool RbInt(string s, num lo, num hi, INOUT num value)
+        IF NOT StrToVal(s, value) RETURN FALSE;
+        RETURN value = Round(value) AND value >= lo AND value <= hi;
+    ENDFUNC
+ENDMODULE

@@ -1,0 +1,170 @@
+/* harness.h - run the real daemon for end-to-end tests (cmocka).
+ *
+ * daemon_start() writes the configuration text to a temporary file, starts
+ * $RB_BIN with "--robot-listen 127.0.0.1:0 --json-listen 127.0.0.1:0 -c FILE"
+ * (plus any extra arguments), and reads its stderr until both "listening for
+ * ... on 127.0.0.1:PORT" lines appear, which gives the ports. From then on the
+ * harness drains the daemon's stderr into d->log whenever a helper waits, so
+ * the daemon never blocks on logging and tests can assert on log text.
+ *
+ * daemon_stop() closes every socket the test opened through the harness,
+ * sends SIGTERM and requires exit status 0 within HARNESS_STOP_MS: under the
+ * sanitizer build a leak or a sanitizer report makes the daemon exit non-zero,
+ * which fails the test.
+ *
+ * Failure: every helper fails the running test (cmocka fail_msg) when its
+ * bound passes, printing the tail of the daemon's log first. All sockets are
+ * on 127.0.0.1; every wait is bounded.
+ *
+ * Ownership: a struct daemon owns the clients, robot sockets and simulators
+ * opened through it. The daemon lives in the cmocka test state: daemon_start
+ * stores it in *state, daemon_stop takes it out, and daemon_teardown (the
+ * test's teardown) kills whatever a failed test left there.
+ */
+#ifndef RB_E2E_HARNESS_H
+#define RB_E2E_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HARNESS_START_MS 5000       /* daemon start until both ports are logged */
+#define HARNESS_STOP_MS 10000       /* SIGTERM until exit (sanitizers are slow) */
+#define HARNESS_RECV_MS 3000        /* default wait for one expected message */
+#define HARNESS_QUIET_MS 200        /* how long "nothing more arrives" is watched */
+#define HARNESS_LOG_MAX (16u << 20) /* log bytes kept; more are read and discarded */
+#define HARNESS_LINE_MAX (4u << 20) /* longest JSON line a test client accepts */
+#define HARNESS_FDS_MAX 64          /* robot sockets per daemon */
+#define HARNESS_CLIENTS_MAX 64
+#define HARNESS_SIMS_MAX 8
+
+struct client;
+
+struct daemon {
+    pid_t pid;
+    bool termed;                /* SIGTERM sent */
+    int err_fd;                 /* read end of the daemon's stderr, non-blocking */
+    bool err_eof;
+    uint16_t robot_port, client_port;
+    char *log;                  /* everything read from stderr, NUL-terminated */
+    size_t log_len, log_cap;
+    int robot_fds[HARNESS_FDS_MAX];
+    struct client *clients[HARNESS_CLIENTS_MAX];
+    pid_t sims[HARNESS_SIMS_MAX];
+};
+
+struct client {
+    struct daemon *d;
+    int fd;
+    bool eof;                   /* read returned 0 or a reset */
+    char *buf;                  /* bytes received and not yet returned as a line */
+    size_t len, cap;
+};
+
+/* --- daemon ----------------------------------------------------------- */
+
+/* Start; the daemon is also stored in *state (the cmocka state). */
+struct daemon *daemon_start(void **state, const char *config_text);
+/* extra: NULL-terminated arguments added after the standard ones, or NULL. */
+struct daemon *daemon_start_args(void **state, const char *config_text,
+                                 const char *const *extra);
+/* SIGTERM only, so a test can watch the shutdown; daemon_stop then waits
+ * without signalling again (a second SIGTERM may mean "die now"). */
+void daemon_term(struct daemon *d);
+/* Stop the daemon in *state, require exit status 0, free it. *state is NULL
+ * afterwards, even on failure. */
+void daemon_stop(void **state);
+/* cmocka teardown: kills the daemon left in *state, without checks. */
+int daemon_teardown(void **state);
+
+/* Read what the daemon has logged so far, without waiting. */
+void daemon_pump(struct daemon *d);
+bool daemon_log_has(struct daemon *d, const char *needle);
+bool daemon_wait_log(struct daemon *d, const char *needle, int ms);
+/* Print the last bytes of the log (called before every harness failure). */
+void daemon_print_log_tail(const struct daemon *d);
+
+/* Poll pred(ctx) every few ms, draining the log, until true or ms passed. */
+bool wait_until(struct daemon *d, bool (*pred)(void *ctx), void *ctx, int ms);
+/* Sleep ms while draining the log. */
+void daemon_sleep(struct daemon *d, int ms);
+
+/* --- robot side --------------------------------------------------------- */
+
+/* A blocking TCP socket to the robot port (TCP_NODELAY); owned by d. */
+int robot_connect(struct daemon *d);
+/* Write all bytes (bounded); fails the test on error. */
+void robot_write(struct daemon *d, int fd, const char *bytes, size_t n);
+void robot_send(struct daemon *d, int fd, const char *text);
+/* robot_connect + "HI,1,<name>,1,e2e\n". */
+int robot_hello(struct daemon *d, const char *name);
+/* Read and discard until the peer closes (read 0 or reset): true, or false
+ * when ms passed first. */
+bool fd_wait_closed(struct daemon *d, int fd, int ms);
+/* Close a socket opened by robot_connect and forget it. */
+void robot_close(struct daemon *d, int fd);
+/* "127.0.0.1:PORT" of our end of fd. */
+void fd_local_addr(int fd, char *out, size_t n);
+
+/* $RB_SIM --connect 127.0.0.1:PORT args...; output to /dev/null. */
+pid_t sim_start(struct daemon *d, const char *const *args);
+
+/* --- JSON client side --------------------------------------------------- */
+
+/* Connect and require the VERSION banner as the first object. */
+struct client *client_connect(struct daemon *d);
+/* Same, with SO_RCVBUF set before connecting (a client that reads slowly). */
+struct client *client_connect_rcvbuf(struct daemon *d, int rcvbuf);
+/* Connect without reading anything. */
+struct client *client_connect_raw(struct daemon *d);
+void client_close(struct client *c);
+/* Send a line; LF is added when missing. */
+void client_send(struct client *c, const char *line);
+void client_send_raw(struct client *c, const char *bytes, size_t n);
+
+/* The next object, or NULL after ms or at EOF (c->eof tells which). Every
+ * line must be a JSON object with a string "class" and no null member value
+ * (the contract: null only inside arrays); anything else fails the test, as
+ * does EOF after a partial line. */
+json_t *client_try_recv(struct client *c, int ms);
+/* Like client_try_recv, but a timeout or EOF fails the test. */
+json_t *client_recv_json(struct client *c, int ms);
+/* The next object must have this class. */
+json_t *client_expect_class(struct client *c, const char *cls, int ms);
+/* Skip objects until one of this class arrives; skipped ones are appended to
+ * skipped when it is not NULL. */
+json_t *client_wait_class(struct client *c, const char *cls, int ms, json_t *skipped);
+/* Send a request and return its reply, which must have class cls. Stream
+ * objects (FRAME, LINK, DROPPED) before it are skipped, appended to skipped
+ * when given; any other class fails the test. */
+json_t *client_request(struct client *c, const char *req, const char *cls, json_t *skipped);
+/* True when the peer closes within ms (objects received meanwhile are dropped). */
+bool client_wait_closed(struct client *c, int ms);
+
+/* A FRAME with this seq from the stream, skipping others into skipped. */
+json_t *client_wait_frame(struct client *c, const char *type, long long seq, int ms,
+                          json_t *skipped);
+
+/* --- JSON checks -------------------------------------------------------- */
+
+/* Parse test text, failing the test when it is not valid JSON. */
+json_t *json_must(const char *text);
+/* got must equal the expected text exactly, except the members named in
+ * ignore (NULL-terminated, may be NULL). Fails with both texts shown. */
+void assert_json_eq(const json_t *got, const char *expected, const char *const *ignore);
+/* Every member of expected is in got and equal (others ignored). */
+void assert_json_has(const json_t *got, const char *expected);
+const char *json_str(const json_t *o, const char *key);     /* NULL if absent */
+long long json_int_member(const json_t *o, const char *key); /* fails if not an int */
+/* A compact dump for messages; caller frees. */
+char *json_text(const json_t *j);
+
+/* "body*HH\n" with the XOR checksum of body, hex in upper or lower case. */
+void frame_with_checksum(const char *body, bool lower, char *out, size_t n);
+
+/* Wall clock, Unix seconds. */
+double now_unix(void);
+
+#endif

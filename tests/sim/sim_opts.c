@@ -1,0 +1,300 @@
+/* sim_opts.c - robot-sim's options (see sim_opts.h). */
+#include "sim_opts.h"
+
+#include "schema.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sim_usage(FILE *out)
+{
+    fputs(
+        "usage: robot-sim [options]\n"
+        "A simulated ABB controller: connects to rapidbridge like the RAPID examples,\n"
+        "sends HI, streams JT PS CF ST at --rate, IO on change and every 2 s, EV every\n"
+        "10 s, HB every 1 s while motion is stopped or nothing else was sent, and\n"
+        "answers PING SETDO SETREG SPEED STOP CALL with AK. Reconnects with back-off\n"
+        "(0.2 s doubling to 5 s). Logs one line per event to stderr.\n"
+        "\n"
+        "  --connect HOST:PORT  bridge robot listener (default 127.0.0.1:1025; [V6]:PORT)\n"
+        "  --name NAME          robot name sent in HI (default rob1; a RAPID identifier)\n"
+        "  --rate HZ            JT PS CF ST cycles per second, 0 < HZ <= 1000 (default 50)\n"
+        "                       (--rate, --stream: live motion only, not --replay)\n"
+        "  --stream LIST        frame types to send, comma-separated subset of\n"
+        "                       JT,PS,CF,ST,EJ,IO,EV (default JT,PS,CF,ST,IO,EV; EJ adds\n"
+        "                       external axes: a track e1 in mm, e2..e6 absent as 9E+09)\n"
+        "  --checksum           append *HH to every frame sent\n"
+        "  --once               exit when the link drops or the connect fails\n"
+        "  --count N            after N frames (any but HI, AK and --bad-every ones)\n"
+        "                       close cleanly (FIN, wait for the bridge's) and exit\n"
+        "  --seq-start N        first sequence number, 0..99999 (default 1; wraps to 0)\n"
+        "  --seed N             seed of the random choices (--split), default time+pid\n"
+        "  -v, --verbose        log every frame sent (commands are always logged)\n"
+        "  -h, --help           this text\n"
+        "\n"
+        "misbehaviour, for tests:\n"
+        "  --split              write each frame in random pieces of 1..7 bytes, one\n"
+        "                       write() each\n"
+        "  --bad-every N        after every N frames insert a malformed one, rotating:\n"
+        "                       unknown type, wrong field count, bad checksum,\n"
+        "                       non-printable byte, out-of-range value\n"
+        "  --silent-after S     S seconds after each connect stop sending anything\n"
+        "                       (AK and HB included), keep the socket open and reading\n"
+        "  --ack-delay MS       answer commands MS milliseconds late\n"
+        "  --drop-acks          never send AK (commands still take effect)\n"
+        "  --no-hello           do not send HI (the stream starts with JT)\n"
+        "  --hello-name NAME    name in HI instead of --name (any printable text\n"
+        "                       without , or *, at most 40 characters)\n"
+        "\n"
+        "replay:\n"
+        "  --replay FILE        send a recorded log instead of live motion: lines\n"
+        "                       \"<unix time> <frame>\" or, as rapidbridge --record\n"
+        "                       writes them, \"<unix time> <robot> <frame>\" (a log of\n"
+        "                       several robots plays the frames of --name); # starts\n"
+        "                       a comment; own HI first unless the log starts with HI;\n"
+        "                       close and exit at its end; commands are answered\n"
+        "  --speed X            replay X times as fast (default 1; 0 = no gaps)\n"
+        "  --loop               replay the log again and again\n"
+        "\n"
+        "exit status: 0 done (signal, --count, log end, link dropped with --once),\n"
+        "1 connect failed with --once or a runtime error, 2 bad usage.\n",
+        out);
+}
+
+enum opt_id {
+    OPT_CONNECT = 256, OPT_NAME, OPT_RATE, OPT_STREAM, OPT_CHECKSUM, OPT_ONCE,
+    OPT_COUNT, OPT_SEQ_START, OPT_SEED, OPT_SPLIT, OPT_BAD_EVERY, OPT_SILENT_AFTER,
+    OPT_ACK_DELAY, OPT_DROP_ACKS, OPT_NO_HELLO, OPT_HELLO_NAME, OPT_REPLAY,
+    OPT_SPEED, OPT_LOOP,
+};
+
+static const struct option long_opts[] = {
+    {"connect", required_argument, NULL, OPT_CONNECT},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"stream", required_argument, NULL, OPT_STREAM},
+    {"checksum", no_argument, NULL, OPT_CHECKSUM},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"seq-start", required_argument, NULL, OPT_SEQ_START},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"split", no_argument, NULL, OPT_SPLIT},
+    {"bad-every", required_argument, NULL, OPT_BAD_EVERY},
+    {"silent-after", required_argument, NULL, OPT_SILENT_AFTER},
+    {"ack-delay", required_argument, NULL, OPT_ACK_DELAY},
+    {"drop-acks", no_argument, NULL, OPT_DROP_ACKS},
+    {"no-hello", no_argument, NULL, OPT_NO_HELLO},
+    {"hello-name", required_argument, NULL, OPT_HELLO_NAME},
+    {"replay", required_argument, NULL, OPT_REPLAY},
+    {"speed", required_argument, NULL, OPT_SPEED},
+    {"loop", no_argument, NULL, OPT_LOOP},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT"; the host may be a name. */
+static int parse_connect(const char *s, struct sim_opts *o)
+{
+    const char *colon, *host = s;
+    size_t hlen;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - s);
+    }
+    unsigned long port;
+    if (hlen == 0 || hlen > SIM_HOST_MAX || parse_ulong(colon + 1, 1, 65535, &port))
+        return -1;
+    memcpy(o->host, host, hlen);
+    o->host[hlen] = '\0';
+    snprintf(o->port, sizeof o->port, "%lu", port);
+    return 0;
+}
+
+static int parse_stream(const char *s, unsigned *mask)
+{
+    static const struct { const char *type; unsigned bit; } types[] = {
+        {"JT", STREAM_JT}, {"PS", STREAM_PS}, {"CF", STREAM_CF}, {"ST", STREAM_ST},
+        {"EJ", STREAM_EJ}, {"IO", STREAM_IO}, {"EV", STREAM_EV},
+    };
+    unsigned m = 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        size_t i;
+        for (i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strlen(types[i].type) == n && memcmp(types[i].type, s, n) == 0)
+                break;
+        if (i == sizeof types / sizeof types[0])
+            return -1;
+        m |= types[i].bit;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    *mask = m;
+    return 0;
+}
+
+/* --hello-name may be an invalid identifier on purpose, but it must stay
+ * one field of a frame that fits in a RAPID string. */
+static bool hello_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > SIM_HELLO_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e || s[i] == ',' || s[i] == '*')
+            return false;
+    return true;
+}
+
+static void defaults(struct sim_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    strcpy(o->host, "127.0.0.1");
+    strcpy(o->port, "1025");
+    strcpy(o->name, "rob1");
+    o->rate = 50;
+    o->stream = STREAM_DEFAULT;
+    o->silent_after = -1;
+    o->speed = 1;
+    o->seq_start = 1;
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return OPTS_ERROR; } while (0)
+
+enum sim_opts_result sim_opts_parse(int argc, char **argv, struct sim_opts *o,
+                                    char *err, size_t errlen)
+{
+    defaults(o);
+    bool speed_given = false, loop_given = false;
+    unsigned long ul;
+    double d;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hv", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            return OPTS_HELP;
+        case 'v':
+            o->verbose++;
+            break;
+        case OPT_CONNECT:
+            if (parse_connect(optarg, o))
+                FAIL("--connect wants HOST:PORT with a port 1..65535, not \"%s\"", optarg);
+            break;
+        case OPT_NAME:
+            if (!ident_valid(optarg, strlen(optarg)))
+                FAIL("--name wants a RAPID identifier (letter, then letters, digits, _; at most 32)");
+            strcpy(o->name, optarg);
+            break;
+        case OPT_RATE:
+            if (parse_double(optarg, 0, SIM_RATE_MAX, &d) || d <= 0)
+                FAIL("--rate wants a number of Hz above 0 and at most %g", SIM_RATE_MAX);
+            o->rate = d;
+            break;
+        case OPT_STREAM:
+            if (parse_stream(optarg, &o->stream))
+                FAIL("--stream wants a comma-separated list of JT,PS,CF,ST,EJ,IO,EV");
+            break;
+        case OPT_CHECKSUM: o->checksum = true; break;
+        case OPT_ONCE: o->once = true; break;
+        case OPT_SPLIT: o->split = true; break;
+        case OPT_DROP_ACKS: o->drop_acks = true; break;
+        case OPT_NO_HELLO: o->no_hello = true; break;
+        case OPT_LOOP: o->loop = loop_given = true; break;
+        case OPT_COUNT:
+            if (parse_ulong(optarg, 1, 1000000000UL, &ul))
+                FAIL("--count wants a whole number 1..1000000000");
+            o->count = ul;
+            break;
+        case OPT_SEQ_START:
+            if (parse_ulong(optarg, 0, SEQ_MAX, &ul))
+                FAIL("--seq-start wants a whole number 0..%d", SEQ_MAX);
+            o->seq_start = (uint32_t)ul;
+            break;
+        case OPT_SEED:
+            if (parse_ulong(optarg, 1, ULONG_MAX, &ul))
+                FAIL("--seed wants a whole number above 0");
+            o->seed = ul;
+            break;
+        case OPT_BAD_EVERY:
+            if (parse_ulong(optarg, 1, 1000000000UL, &ul))
+                FAIL("--bad-every wants a whole number 1..1000000000");
+            o->bad_every = (unsigned)ul;
+            break;
+        case OPT_SILENT_AFTER:
+            if (parse_double(optarg, 0, 1e6, &d))
+                FAIL("--silent-after wants seconds, 0..1000000");
+            o->silent_after = d;
+            break;
+        case OPT_ACK_DELAY:
+            if (parse_double(optarg, 0, SIM_ACK_DELAY_MAX, &d))
+                FAIL("--ack-delay wants milliseconds, 0..%d", SIM_ACK_DELAY_MAX);
+            o->ack_delay = d / 1000.0;
+            break;
+        case OPT_HELLO_NAME:
+            if (!hello_name_ok(optarg))
+                FAIL("--hello-name wants 1..%d printable characters without , or *",
+                     SIM_HELLO_NAME_MAX);
+            strcpy(o->hello_name, optarg);
+            break;
+        case OPT_REPLAY:
+            o->replay = optarg;
+            break;
+        case OPT_SPEED:
+            if (parse_double(optarg, 0, 1e6, &d))
+                FAIL("--speed wants a factor, 0..1000000 (0 = as fast as possible)");
+            o->speed = d;
+            speed_given = true;
+            break;
+        case ':':
+            FAIL("%s needs a value", argv[optind - 1]);
+        default:
+            FAIL("unknown option %s (see -h)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        FAIL("unexpected argument \"%s\" (see -h)", argv[optind]);
+    if (!o->replay && (speed_given || loop_given))
+        FAIL("--speed and --loop need --replay");
+    return OPTS_RUN;
+}

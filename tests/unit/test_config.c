@@ -1,0 +1,466 @@
+/* test_config.c - configuration loading: defaults, the shipped files, and
+ * every kind of error reported at its file:line:column. Run from the repo
+ * root (the shipped files are opened by relative path). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* ---- errors ---------------------------------------------------------------- */
+
+struct error_case {
+    const char *name;
+    const char *text;
+    const char *want;       /* the error starts with this */
+};
+
+static const struct error_case error_cases[] = {
+    /* syntax, from jansson, positioned in bytes */
+    { "syntax error", "{\"robots\": [}",
+      "t.json:1:13: unexpected token near '}'" },
+    { "syntax error on a later line", "{\n \"record\": \"a\",\n}",
+      "t.json:3:1: string or '}' expected" },
+    { "syntax error column in bytes", "{\"\xC3\xA4\": x}",
+      "t.json:1:8: invalid token" },
+    { "duplicate key", "{\"record\": \"a\", \"record\": \"b\"}",
+      "t.json:1:24: duplicate object key" },
+    { "empty text", "",
+      "t.json:1:1: '[' or '{' expected" },
+    { "not an object", " [1]",
+      "t.json:1:2: the configuration must be a JSON object" },
+    /* unknown members */
+    { "unknown top-level member", "{\"robot\": 1}",
+      "t.json:1:11: unknown member \"robot\"" },
+    { "unknown member with a dot is shown at its object", "{\"a.b\": 1}",
+      "t.json:1:1: unknown member \"a.b\"" },
+    { "unknown robot member", "{\"robots\": [{\"name\": \"a\", \"chksum\": true}]}",
+      "t.json:1:37: unknown member \"chksum\" in robots[0]" },
+    { "unknown robot member with a bracket is shown at its robot",
+      "{\"robots\": [{\"name\": \"a\", \"x[0]\": 1}]}",
+      "t.json:1:13: unknown member \"x[0]\" in robots[0]" },
+    { "unknown limit", "{\"limits\": {\"max_client\": 5}}",
+      "t.json:1:27: unknown member \"max_client\" in limits" },
+    /* listeners */
+    { "listen address not a string", "{\"robot_listen\": 1025}",
+      "t.json:1:18: robot_listen must be a string" },
+    { "listen address with a host name", "{\"json_listen\": \"localhost:7025\"}",
+      "t.json:1:17: json_listen \"localhost:7025\" is not a numeric HOST:PORT" },
+    { "listen port out of range", "{\"robot_listen\": \"0.0.0.0:65536\"}",
+      "t.json:1:18: robot_listen \"0.0.0.0:65536\" is not a numeric HOST:PORT" },
+    /* robots */
+    { "robots not an array", "{\"robots\": {}}",
+      "t.json:1:12: robots must be an array" },
+    { "robots empty", "{\"robots\": []}",
+      "t.json:1:12: robots must have 1 to 32 entries, not 0" },
+    { "robot not an object", "{\"robots\": [\"rob1\"]}",
+      "t.json:1:13: robots[0] must be an object" },
+    { "robot without a name", "{\"robots\": [{\"peer\": \"127.0.0.1\"}]}",
+      "t.json:1:13: robots[0] has no \"name\"" },
+    { "robot name wrong type", "{\"robots\": [{\"name\": 5}]}",
+      "t.json:1:22: robots[0].name must be a string" },
+    { "robot name not an identifier", "{\"robots\": [{\"name\": \"1rob\"}]}",
+      "t.json:1:22: robots[0].name \"1rob\" is not an identifier" },
+    { "duplicate robot",
+      "{\"robots\": [\n  {\"name\": \"rob1\"},\n  {\"name\": \"rob1\"}\n]}",
+      "t.json:3:12: robots[1].name \"rob1\" is already the name of robots[0]" },
+    { "peer a host name", "{\"robots\": [{\"name\": \"a\", \"peer\": \"robot.local\"}]}",
+      "t.json:1:35: robots[0].peer \"robot.local\" is not a numeric IPv4 or IPv6 address" },
+    { "peer with a port", "{\"robots\": [{\"name\": \"a\", \"peer\": \"127.0.0.1:80\"}]}",
+      "t.json:1:35: robots[0].peer \"127.0.0.1:80\" is not a numeric" },
+    { "peer in brackets", "{\"robots\": [{\"name\": \"a\", \"peer\": \"[::1]\"}]}",
+      "t.json:1:35: robots[0].peer \"[::1]\" is not a numeric" },
+    { "peer wrong type", "{\"robots\": [{\"name\": \"a\", \"peer\": null}]}",
+      "t.json:1:35: robots[0].peer must be a string" },
+    { "commands not an array", "{\"robots\": [{\"name\": \"a\", \"commands\": \"PING\"}]}",
+      "t.json:1:39: robots[0].commands must be an array" },
+    { "command not a string", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", 5]}]}",
+      "t.json:1:48: robots[0].commands[1] must be a string" },
+    { "command an input type", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", \"JT\"]}]}",
+      "t.json:1:48: robots[0].commands[1] \"JT\" is not a command type" },
+    { "command unknown", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", \"FLY\"]}]}",
+      "t.json:1:48: robots[0].commands[1] \"FLY\" is not a command type" },
+    { "command listed twice", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", \"PING\"]}]}",
+      "t.json:1:48: robots[0].commands[1] \"PING\" is listed twice" },
+    { "custom input type is not a command",
+      "{\"frames\": [{\"type\": \"WD\", \"direction\": \"in\", \"fields\": []}],\n"
+      " \"robots\": [{\"name\": \"a\", \"commands\": [\"WD\"]}]}",
+      "t.json:2:40: robots[0].commands[0] \"WD\" is not a command type" },
+    { "checksum not a bool", "{\"robots\": [{\"name\": \"a\", \"checksum\": \"yes\"}]}",
+      "t.json:1:39: robots[0].checksum must be true or false" },
+    /* frames: the schema's error path, located */
+    { "frames not an array", "{\"frames\": {}}",
+      "t.json:1:12: frames must be an array" },
+    { "custom frame error",
+      "{\"frames\": [\n"
+      "  {\"type\": \"WD\", \"direction\": \"in\", \"fields\": [\n"
+      "    {\"name\": \"a\", \"kind\": \"float\"}]}\n"
+      "]}",
+      "t.json:3:27: frames[0].fields[0].kind" },
+    { "custom frame reusing a built-in type",
+      "{\"frames\": [\n  {\"type\": \"JT\", \"direction\": \"in\", \"fields\": []}\n]}",
+      "t.json:2:12: frames[0].type" },
+    /* limits */
+    { "limits not an object", "{\"limits\": 5}",
+      "t.json:1:12: limits must be an object" },
+    { "timeout zero", "{\"limits\": {\"idle_timeout\": 0}}",
+      "t.json:1:29: limits.idle_timeout must be more than 0 and at most 3600 seconds" },
+    { "timeout too long", "{\"limits\": {\"ack_timeout\": 3601}}",
+      "t.json:1:28: limits.ack_timeout must be more than 0 and at most 3600 seconds" },
+    { "timeout wrong type", "{\"limits\": {\"hello_timeout\": \"5\"}}",
+      "t.json:1:30: limits.hello_timeout must be a number" },
+    { "max_clients zero", "{\"limits\": {\"max_clients\": 0}}",
+      "t.json:1:28: limits.max_clients must be from 1 to 65536" },
+    { "max_clients not an integer", "{\"limits\": {\"max_clients\": 1.5}}",
+      "t.json:1:28: limits.max_clients must be an integer" },
+    { "client_queue_bytes too small", "{\"limits\": {\"client_queue_bytes\": 4095}}",
+      "t.json:1:35: limits.client_queue_bytes must be from 4096 to 1073741824" },
+    { "command_queue too long", "{\"limits\": {\"command_queue\": 1025}}",
+      "t.json:1:30: limits.command_queue must be from 0 to 1024" },
+    /* record */
+    { "record not a string", "{\"record\": 1}",
+      "t.json:1:12: record must be a string" },
+};
+
+static void test_errors(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
+        const struct error_case *c = &error_cases[i];
+        struct config cfg;
+        char err[CONFIG_ERR_MAX] = "";
+        int rc = config_load_text(&cfg, "t.json", c->text, strlen(c->text), err);
+        if (rc != -1 || strncmp(err, c->want, strlen(c->want)) != 0) {
+            print_error("%s: rc %d, error \"%s\"\n    want \"%s...\"\n", c->name, rc, err,
+                        c->want);
+            failures++;
+        }
+        /* A failed load leaves nothing to release, and freeing is safe. */
+        if (cfg.schema != NULL || cfg.nrobots != 0) {
+            print_error("%s: config not left empty\n", c->name);
+            failures++;
+        }
+        if (strchr(err, '\n')) {
+            print_error("%s: error is more than one line\n", c->name);
+            failures++;
+        }
+        config_free(&cfg);
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_too_many_robots(void **state)
+{
+    (void)state;
+    char text[4096] = "{\"robots\": [";
+    for (int i = 0; i <= ROBOTS_MAX; i++) {
+        char one[64];
+        snprintf(one, sizeof one, "%s{\"name\": \"r%d\"}", i ? ", " : "", i);
+        strcat(text, one);
+    }
+    strcat(text, "]}");
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+    assert_int_equal(config_load_text(&cfg, "t.json", text, strlen(text), err), -1);
+    assert_string_equal(err, "t.json:1:12: robots must have 1 to 32 entries, not 33");
+    config_free(&cfg);
+}
+
+/* ---- what loads ------------------------------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config cfg;
+    assert_int_equal(config_defaults(&cfg), 0);
+    assert_string_equal(cfg.robot_listen.host, "0.0.0.0");
+    assert_int_equal(cfg.robot_listen.port, 1025);
+    assert_string_equal(cfg.json_listen.host, "127.0.0.1");
+    assert_int_equal(cfg.json_listen.port, 7025);
+    assert_int_equal(cfg.nrobots, 0);
+    assert_true(cfg.limits.hello_timeout == DEFAULT_HELLO_TIMEOUT);
+    assert_true(cfg.limits.idle_timeout == DEFAULT_IDLE_TIMEOUT);
+    assert_true(cfg.limits.ack_timeout == DEFAULT_ACK_TIMEOUT);
+    assert_int_equal(cfg.limits.max_clients, DEFAULT_MAX_CLIENTS);
+    assert_int_equal(cfg.limits.client_queue_bytes, DEFAULT_CLIENT_QUEUE_BYTES);
+    assert_int_equal(cfg.limits.command_queue, DEFAULT_COMMAND_QUEUE);
+    assert_string_equal(cfg.record, "");
+    assert_non_null(cfg.schema);
+    assert_non_null(schema_find(cfg.schema, DIR_OUT, "SETDO", 5));
+    assert_null(config_robot(&cfg, "rob1"));
+    config_free(&cfg);
+    assert_null(cfg.schema);
+    config_free(&cfg);                  /* twice is harmless */
+
+    /* An empty object is the defaults. */
+    char err[CONFIG_ERR_MAX];
+    assert_int_equal(config_load_text(&cfg, "t.json", "{}", 2, err), 0);
+    assert_int_equal(cfg.robot_listen.port, 1025);
+    assert_int_equal(cfg.limits.max_clients, DEFAULT_MAX_CLIENTS);
+    assert_int_equal(cfg.nrobots, 0);
+    config_free(&cfg);
+}
+
+static bool same_limits(const struct limits *a, const struct limits *b)
+{
+    return a->hello_timeout == b->hello_timeout && a->idle_timeout == b->idle_timeout
+           && a->ack_timeout == b->ack_timeout && a->max_clients == b->max_clients
+           && a->client_queue_bytes == b->client_queue_bytes
+           && a->command_queue == b->command_queue;
+}
+
+static void test_shipped_default(void **state)
+{
+    (void)state;
+    struct config cfg, def;
+    char err[CONFIG_ERR_MAX] = "";
+    int rc = config_load_file(&cfg, "config/bridge.json", err);
+    if (rc != 0)
+        fail_msg("config/bridge.json: %s", err);
+    assert_int_equal(config_defaults(&def), 0);
+    assert_true(same_limits(&cfg.limits, &def.limits));
+    assert_string_equal(cfg.robot_listen.host, def.robot_listen.host);
+    assert_int_equal(cfg.robot_listen.port, def.robot_listen.port);
+    assert_string_equal(cfg.json_listen.host, def.json_listen.host);
+    assert_int_equal(cfg.json_listen.port, def.json_listen.port);
+    config_free(&def);
+
+    assert_int_equal(cfg.nrobots, 1);
+    const struct robot_cfg *r = config_robot(&cfg, "rob1");
+    assert_non_null(r);
+    assert_true(r->has_peer);
+    assert_string_equal(r->peer, "127.0.0.1");
+    assert_false(r->checksum);
+    assert_int_equal(r->ncommands, 6);
+    static const char *const builtins[] = { "PING", "SETDO", "SETREG", "SPEED", "CALL", "STOP" };
+    for (size_t i = 0; i < 6; i++)
+        assert_true(robot_cfg_allows(r, builtins[i]));
+    assert_false(robot_cfg_allows(r, "JT"));
+    config_free(&cfg);
+}
+
+static void test_shipped_cell_example(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    int rc = config_load_file(&cfg, "config/cell-example.json", err);
+    if (rc != 0)
+        fail_msg("config/cell-example.json: %s", err);
+    assert_int_equal(cfg.nrobots, 2);
+    const struct robot_cfg *weld = config_robot(&cfg, "weld1");
+    const struct robot_cfg *handler = config_robot(&cfg, "handler");
+    assert_non_null(weld);
+    assert_non_null(handler);
+    assert_true(weld->checksum);
+    assert_false(handler->checksum);
+    assert_string_equal(weld->peer, "192.168.125.1");
+    assert_true(robot_cfg_allows(weld, "WDSET"));
+    assert_false(robot_cfg_allows(weld, "SPEED"));
+    assert_true(robot_cfg_allows(handler, "SPEED"));
+    assert_false(robot_cfg_allows(handler, "SETDO"));
+    assert_string_equal(cfg.record, "");
+    const struct frame_def *wd = schema_find(cfg.schema, DIR_IN, "WD", 2);
+    assert_non_null(wd);
+    assert_int_equal(wd->nfields, 4);
+    assert_int_equal(wd->fields[2].count, 3);
+    assert_true(wd->fields[3].optional);
+    assert_non_null(schema_find(cfg.schema, DIR_OUT, "WDSET", 5));
+    config_free(&cfg);
+}
+
+/* "comment" and "_..." members are skipped at every level, whatever their
+ * type, including inside frame and field definitions. */
+static void test_comments_ignored(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"comment\": \"top\", \"_note\": [1, {\"x\": 2}], \"_\": null,\n"
+        " \"robots\": [{\"comment\": 5, \"_peer\": \"nonsense\", \"name\": \"rob1\",\n"
+        "             \"commands\": [\"PING\", \"XSET\"], \"checksum\": true}],\n"
+        " \"frames\": [{\"comment\": \"a custom command\", \"type\": \"XSET\",\n"
+        "             \"direction\": \"out\", \"_x\": 1,\n"
+        "             \"fields\": [{\"name\": \"v\", \"kind\": \"int\", \"comment\": \"why\"}]}],\n"
+        " \"limits\": {\"comment\": {}, \"_max_clients\": -1, \"max_clients\": 3,\n"
+        "            \"hello_timeout\": 0.5, \"client_queue_bytes\": 4096, \"command_queue\": 0},\n"
+        " \"robot_listen\": \"[::1]:0\", \"json_listen\": \"127.0.0.1:65535\",\n"
+        " \"record\": \"/tmp/rec.log\"}";
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    int rc = config_load_text(&cfg, "t.json", text, sizeof text - 1, err);
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_int_equal(cfg.nrobots, 1);
+    assert_false(cfg.robots[0].has_peer);
+    assert_true(cfg.robots[0].checksum);
+    assert_true(robot_cfg_allows(&cfg.robots[0], "XSET"));
+    assert_int_equal(cfg.limits.max_clients, 3);
+    assert_true(cfg.limits.hello_timeout == 0.5);
+    assert_true(cfg.limits.idle_timeout == DEFAULT_IDLE_TIMEOUT);
+    assert_int_equal(cfg.limits.client_queue_bytes, 4096);
+    assert_int_equal(cfg.limits.command_queue, 0);
+    assert_string_equal(cfg.robot_listen.host, "::1");
+    assert_int_equal(cfg.robot_listen.port, 0);
+    assert_int_equal(cfg.json_listen.port, 65535);
+    assert_string_equal(cfg.record, "/tmp/rec.log");
+    config_free(&cfg);
+}
+
+/* Peers are kept in inet_ntop's form, so they compare with a socket's. */
+static void test_peer_canonical(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"robots\": [{\"name\": \"a\", \"peer\": \"0:0:0:0:0:0:0:1\"},"
+        " {\"name\": \"b\", \"peer\": \"FE80::0A\"}]}";
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    int rc = config_load_text(&cfg, "t.json", text, sizeof text - 1, err);
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_string_equal(config_robot(&cfg, "a")->peer, "::1");
+    assert_string_equal(config_robot(&cfg, "b")->peer, "fe80::a");
+    assert_null(config_robot(&cfg, "c"));
+    assert_false(robot_cfg_allows(config_robot(&cfg, "a"), "PING"));   /* default: none */
+    assert_false(robot_cfg_allows(NULL, "PING"));
+    config_free(&cfg);
+}
+
+/* ---- files -------------------------------------------------------------------- */
+
+static void test_file_errors(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[CONFIG_ERR_MAX];
+
+    assert_int_equal(config_load_file(&cfg, "no/such/file.json", err), -1);
+    assert_string_equal(err, "no/such/file.json: No such file or directory");
+    config_free(&cfg);
+
+    assert_int_equal(config_load_file(&cfg, "config", err), -1);
+    assert_string_equal(err, "config: Is a directory");
+    config_free(&cfg);
+
+    /* Over 1 MiB: refused before parsing, however valid. */
+    char path[] = "/tmp/test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("{\"comment\": \"", f);
+    for (int i = 0; i < 1024 * 1024; i++)
+        fputc('x', f);
+    fputs("\"}", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&cfg, path, err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s: larger than 1048576 bytes", path);
+    assert_string_equal(err, want);
+    config_free(&cfg);
+
+    /* Errors in a file name the file. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\n  \"limits\": {\"max_clients\": 0}\n}\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&cfg, path, err), -1);
+    snprintf(want, sizeof want, "%s:2:29: limits.max_clients", path);
+    assert_memory_equal(err, want, strlen(want));
+    config_free(&cfg);
+    unlink(path);
+}
+
+/* ---- listen addresses -------------------------------------------------------- */
+
+struct listen_case {
+    const char *text;
+    int rc;
+    const char *host;
+    unsigned port;
+};
+
+static const struct listen_case listen_cases[] = {
+    { "127.0.0.1:7025",      0, "127.0.0.1", 7025 },
+    { "0.0.0.0:1025",        0, "0.0.0.0", 1025 },
+    { "0.0.0.0:0",           0, "0.0.0.0", 0 },
+    { "10.1.2.3:65535",      0, "10.1.2.3", 65535 },
+    { "[::1]:7025",          0, "::1", 7025 },
+    { "[::]:0",              0, "::", 0 },
+    { "[fe80::1:2]:80",      0, "fe80::1:2", 80 },
+    { "[::ffff:10.0.0.1]:1", 0, "::ffff:10.0.0.1", 1 },
+    { "127.0.0.1:65536",     -1, NULL, 0 },
+    { "127.0.0.1:99999",     -1, NULL, 0 },
+    { "127.0.0.1:123456",    -1, NULL, 0 },
+    { "127.0.0.1:",          -1, NULL, 0 },
+    { "127.0.0.1",           -1, NULL, 0 },
+    { ":7025",               -1, NULL, 0 },
+    { "localhost:7025",      -1, NULL, 0 },
+    { "127.1:7025",          -1, NULL, 0 },
+    { "256.0.0.1:7025",      -1, NULL, 0 },
+    { "127.0.0.1:-1",        -1, NULL, 0 },
+    { "127.0.0.1:+80",       -1, NULL, 0 },
+    { "127.0.0.1:80x",       -1, NULL, 0 },
+    { "127.0.0.1: 80",       -1, NULL, 0 },
+    { "::1:7025",            -1, NULL, 0 },
+    { "[::1]7025",           -1, NULL, 0 },
+    { "[::1]:",              -1, NULL, 0 },
+    { "[127.0.0.1]:80",      -1, NULL, 0 },
+    { "[::1:80",             -1, NULL, 0 },
+    { "[]:80",               -1, NULL, 0 },
+    { "[fe80::1%eth0]:80",   -1, NULL, 0 },
+    { "",                    -1, NULL, 0 },
+};
+
+static void test_listen_addr_parse(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (size_t i = 0; i < sizeof listen_cases / sizeof listen_cases[0]; i++) {
+        const struct listen_case *c = &listen_cases[i];
+        struct listen_addr a = { "unchanged", 4242 };
+        int rc = listen_addr_parse(c->text, &a);
+        bool ok = rc == c->rc;
+        if (ok && rc == 0)
+            ok = strcmp(a.host, c->host) == 0 && a.port == c->port;
+        if (ok && rc != 0)              /* a failed parse leaves addr alone */
+            ok = strcmp(a.host, "unchanged") == 0 && a.port == 4242;
+        if (!ok) {
+            print_error("\"%s\": rc %d host \"%s\" port %u, want rc %d\n", c->text, rc,
+                        a.host, a.port, c->rc);
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+
+    /* A host longer than HOST_MAX is refused, not cut. */
+    char longhost[HOST_MAX + 16];
+    memset(longhost, '1', sizeof longhost);
+    memcpy(longhost + sizeof longhost - 4, ":80", 4);
+    struct listen_addr a;
+    assert_int_equal(listen_addr_parse(longhost, &a), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_shipped_default),
+        cmocka_unit_test(test_shipped_cell_example),
+        cmocka_unit_test(test_comments_ignored),
+        cmocka_unit_test(test_peer_canonical),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_many_robots),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_listen_addr_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

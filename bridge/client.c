@@ -75,7 +75,7 @@ static void unlink_dirty(struct client *c)
 void client_close(struct client *c)
 {
     struct bridge *b = c->b;
-    robots_forget_client(b, c);
+    robots_forget(b, c);
     ev_io_stop(b->loop, &c->rio);
     ev_io_stop(b->loop, &c->wio);
     close(c->fd);
@@ -152,6 +152,16 @@ void client_reply(struct client *c, const json_t *j)
     msg_unref(m);
 }
 
+static void reply_to_client(void *ctx, const json_t *reply)
+{
+    client_reply(ctx, reply);
+}
+
+struct reply_to client_reply_to(struct client *c)
+{
+    return (struct reply_to){reply_to_client, c};
+}
+
 void client_error(struct client *c, const json_t *id, const char *code, const char *fmt, ...)
 {
     char text[256];
@@ -159,14 +169,9 @@ void client_error(struct client *c, const json_t *id, const char *code, const ch
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    json_t *j = json_pack("{s:s}", "class", "ERROR");
-    if (!j)
-        return;
-    if (id)
-        json_object_set(j, "id", (json_t *)id);
-    json_object_set_new(j, "code", json_string(code));
-    json_object_set_new(j, "message", json_string(text));
-    client_reply(c, j);
+    json_t *j = reply_error_new(id, code, "%s", text);
+    if (j)
+        client_reply(c, j);
     json_decref(j);
 }
 

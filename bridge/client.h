@@ -24,6 +24,7 @@
 
 #include "bridge.h"
 #include "msg.h"
+#include "reply.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -70,6 +71,8 @@ void client_close(struct client *c);
 bool client_push(struct client *c, struct msg *m);
 /* Render j as a reply and queue it. Does not steal j. */
 void client_reply(struct client *c, const json_t *j);
+/* Where answers for this client go (commands answer later). */
+struct reply_to client_reply_to(struct client *c);
 /* Queue {"class":"ERROR",...}; id may be NULL. */
 void client_error(struct client *c, const json_t *id, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -1,7 +1,7 @@
 #include "request.h"
 
-#include "command.h"
 #include "robot.h"
+#include "send.h"
 
 #include <string.h>
 
@@ -197,39 +197,8 @@ static void req_watch(struct client *c, const json_t *req, const json_t *id)
 
 static void req_send(struct client *c, const json_t *req, const json_t *id)
 {
-    struct robot *r = robot_member(c, req, id);
-    if (!r)
-        return;
-    const json_t *type = json_object_get(req, "type");
-    const json_t *fields = json_object_get(req, "fields");
-    if (!json_is_string(type)) {
-        client_error(c, id, "bad_request", "\"type\" must be a command type (string)");
-        return;
-    }
-    if (fields && !json_is_object(fields)) {
-        client_error(c, id, "bad_request", "\"fields\" must be an object");
-        return;
-    }
-    const char *t = json_string_value(type);
-    if (!schema_find(c->b->cfg.schema, DIR_OUT, t, strlen(t))) {
-        client_error(c, id, "unknown_type", "\"%s\" is not a command type", t);
-        return;
-    }
-    if (!robot_cfg_allows(r->cfg, t)) {
-        client_error(c, id, "forbidden", "the configuration does not allow %s commands to robot %s",
-                     t, r->cfg->name);
-        return;
-    }
-    char frame[COMMAND_MAX + 1];
-    struct command_error err;
-    uint32_t seq = robot_peek_seq(r);
-    int n = command_encode(c->b->cfg.schema, t, fields, seq, r->cfg->checksum, frame, &err);
-    if (n < 0) {
-        client_error(c, id, err.err == COMMAND_ERR_UNKNOWN_TYPE ? "unknown_type" : "bad_field", "%s",
-                     err.message);
-        return;
-    }
-    robot_send(r, c, id, t, frame, (size_t)n, seq);
+    (void)id;
+    send_submit(c->b, req, client_reply_to(c));
 }
 
 typedef void request_fn(struct client *c, const json_t *req, const json_t *id);

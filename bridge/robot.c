@@ -1,6 +1,5 @@
 #include "robot.h"
 
-#include "client.h"
 #include "hub.h"
 #include "render.h"
 
@@ -39,8 +38,10 @@ int robots_init(struct bridge *b)
         r->io = json_object();
         if (!r->latest || !r->io)
             return -1;
-        ev_timer_init(&r->ack_timer, ack_timer_cb, 0, 0);
-        r->ack_timer.data = r;
+        for (int k = 0; k < CMD_SLOTS; k++) {
+            ev_timer_init(&r->ack_timer[k], ack_timer_cb, 0, 0);
+            r->ack_timer[k].data = r;
+        }
     }
     return 0;
 }
@@ -54,20 +55,22 @@ static void command_free(struct command_req *cmd)
 /* Fail the command in flight and every queued one, e.g. on link down. */
 static void commands_fail_all(struct robot *r, const char *code, const char *why)
 {
-    ev_timer_stop(r->b->loop, &r->ack_timer);
-    struct command_req *cmd = r->inflight;
-    r->inflight = NULL;
-    if (cmd)
-        cmd->next = r->queue;
-    else
-        cmd = r->queue;
+    struct command_req *cmd = r->queue;
+    for (int k = 0; k < CMD_SLOTS; k++) {
+        ev_timer_stop(r->b->loop, &r->ack_timer[k]);
+        if (r->inflight[k]) {
+            r->inflight[k]->next = cmd;
+            cmd = r->inflight[k];
+            r->inflight[k] = NULL;
+        }
+    }
     r->queue = r->queue_tail = NULL;
     r->queued = 0;
     while (cmd) {
         struct command_req *next = cmd->next;
-        if (cmd->client)
-            client_error(cmd->client, cmd->id, code, "%s seq %u to robot %s failed: %s",
-                         cmd->type, (unsigned)cmd->seq, r->cfg->name, why);
+        if (cmd->to.fn)
+            reply_error(cmd->to, cmd->id, code, "%s seq %u to robot %s failed: %s", cmd->type,
+                        (unsigned)cmd->seq, r->cfg->name, why);
         command_free(cmd);
         cmd = next;
     }
@@ -382,14 +385,18 @@ static int link_hello(struct link *l, const char *line, size_t len)
 
 static void robot_on_ack(struct robot *r, const struct frame_values *fv)
 {
-    struct command_req *cmd = r->inflight;
+    struct command_req *cmd;
     uint32_t ack = (uint32_t)fv->v[0].num;
-    if (!cmd || cmd->seq != ack) {
+    int k = 0;
+    while (k < CMD_SLOTS && !(r->inflight[k] && r->inflight[k]->seq == ack))
+        k++;
+    if (k == CMD_SLOTS) {
         log_debug(&r->b->log, "robot %s: AK for seq %u, which is not in flight", r->cfg->name,
                   (unsigned)ack);
         return;
     }
-    if (cmd->client) {
+    cmd = r->inflight[k];
+    if (cmd->to.fn) {
         json_t *j = json_pack("{s:s}", "class", "ACK");
         if (j) {
             if (cmd->id)
@@ -402,12 +409,12 @@ static void robot_on_ack(struct robot *r, const struct frame_values *fv)
                 json_object_set_new(j, "code", json_integer((json_int_t)fv->v[2].num));
             if (fv->nvalues > 3 && fv->v[3].present)
                 json_object_set_new(j, "text", json_stringn(fv->v[3].str, fv->v[3].len));
-            client_reply(cmd->client, j);
+            cmd->to.fn(cmd->to.ctx, j);
             json_decref(j);
         }
     }
-    ev_timer_stop(r->b->loop, &r->ack_timer);
-    r->inflight = NULL;
+    ev_timer_stop(r->b->loop, &r->ack_timer[k]);
+    r->inflight[k] = NULL;
     command_free(cmd);
     command_start_next(r);
 }
@@ -478,53 +485,67 @@ uint32_t robot_peek_seq(const struct robot *r)
     return r->next_seq;
 }
 
+/* Write cmd to the robot and start its ack timer; false when the link
+ * cannot take it (the asker has been told). */
+static bool command_transmit(struct robot *r, struct command_req *cmd, int slot)
+{
+    if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
+        if (cmd->to.fn)
+            reply_error(cmd->to, cmd->id, "robot_offline", "robot %s is not reading its link",
+                        r->cfg->name);
+        command_free(cmd);
+        return false;
+    }
+    r->b->stats.commands++;
+    r->inflight[slot] = cmd;
+    ev_timer_set(&r->ack_timer[slot], r->b->cfg.limits.ack_timeout, 0);
+    ev_timer_start(r->b->loop, &r->ack_timer[slot]);
+    return true;
+}
+
 static void command_start_next(struct robot *r)
 {
-    while (!r->inflight && r->queue) {
+    while (!r->inflight[SLOT_NORMAL] && r->queue) {
         struct command_req *cmd = r->queue;
         r->queue = cmd->next;
         if (!r->queue)
             r->queue_tail = NULL;
         r->queued--;
         cmd->next = NULL;
-        if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
-            if (cmd->client)
-                client_error(cmd->client, cmd->id, "robot_offline",
-                             "robot %s is not reading its link", r->cfg->name);
-            command_free(cmd);
-            continue;
-        }
-        r->b->stats.commands++;
-        r->inflight = cmd;
-        ev_timer_set(&r->ack_timer, r->b->cfg.limits.ack_timeout, 0);
-        ev_timer_start(r->b->loop, &r->ack_timer);
+        command_transmit(r, cmd, SLOT_NORMAL);
     }
 }
 
-void robot_send(struct robot *r, struct client *c, const json_t *id, const char *type,
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const char *type,
                 const char *frame, size_t len, uint32_t seq)
 {
     if (!r->link) {
-        client_error(c, id, "robot_offline", "robot %s is not connected", r->cfg->name);
+        reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
         return;
     }
-    if (r->inflight && r->queued >= r->b->cfg.limits.command_queue) {
-        client_error(c, id, "busy", "robot %s has %u commands waiting; try again later",
-                     r->cfg->name, r->queued);
+    bool urgent = strcmp(type, "STOP") == 0 && !r->inflight[SLOT_URGENT] &&
+                  r->inflight[SLOT_NORMAL];
+    if (!urgent && r->inflight[SLOT_NORMAL] && r->queued >= r->b->cfg.limits.command_queue) {
+        reply_error(to, id, "busy", "robot %s has %u commands waiting; try again later",
+                    r->cfg->name, r->queued);
         return;
     }
     struct command_req *cmd = calloc(1, sizeof *cmd);
     if (!cmd) {
-        client_error(c, id, "busy", "out of memory");
+        reply_error(to, id, "busy", "out of memory");
         return;
     }
-    cmd->client = c;
+    cmd->to = to;
     cmd->id = id ? json_incref((json_t *)id) : NULL;
     snprintf(cmd->type, sizeof cmd->type, "%s", type);
     cmd->seq = seq;
     r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
     cmd->len = len;
     memcpy(cmd->frame, frame, len);
+    if (urgent) {
+        command_transmit(r, cmd, SLOT_URGENT);
+        return;
+    }
     if (r->queue_tail)
         r->queue_tail->next = cmd;
     else
@@ -539,29 +560,30 @@ static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct robot *r = w->data;
-    struct command_req *cmd = r->inflight;
+    int slot = w == &r->ack_timer[SLOT_URGENT] ? SLOT_URGENT : SLOT_NORMAL;
+    struct command_req *cmd = r->inflight[slot];
     if (!cmd)
         return;
     log_warn(&r->b->log, "robot %s: no AK for %s seq %u within %.1f s", r->cfg->name, cmd->type,
              (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
-    if (cmd->client)
-        client_error(cmd->client, cmd->id, "timeout",
-                     "robot %s did not acknowledge %s seq %u within %.1f s", r->cfg->name,
-                     cmd->type, (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
-    r->inflight = NULL;
+    if (cmd->to.fn)
+        reply_error(cmd->to, cmd->id, "timeout", "robot %s did not acknowledge %s seq %u within %.1f s",
+                    r->cfg->name, cmd->type, (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
+    r->inflight[slot] = NULL;
     command_free(cmd);
     command_start_next(r);
 }
 
-void robots_forget_client(struct bridge *b, struct client *c)
+void robots_forget(struct bridge *b, const void *ctx)
 {
     for (unsigned i = 0; i < b->nrobots; i++) {
         struct robot *r = &b->robots[i];
-        if (r->inflight && r->inflight->client == c)
-            r->inflight->client = NULL;
+        for (int k = 0; k < CMD_SLOTS; k++)
+            if (r->inflight[k] && r->inflight[k]->to.ctx == ctx)
+                r->inflight[k]->to.fn = NULL;
         for (struct command_req *cmd = r->queue; cmd; cmd = cmd->next)
-            if (cmd->client == c)
-                cmd->client = NULL;
+            if (cmd->to.ctx == ctx)
+                cmd->to.fn = NULL;
     }
 }
 

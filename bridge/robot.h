@@ -12,7 +12,8 @@
  * waiting for HI at once; more are closed on accept.
  *
  * Commands: one in flight per robot, up to limits.command_queue waiting
- * behind it; the robot's AK (matched by seq) is answered to the one client
+ * behind it (STOP skips the queue: it is sent at once, beside the one in
+ * flight); the robot's AK (matched by seq) is answered to the one client
  * that asked, with its id. No AK within limits.ack_timeout: ERROR timeout.
  * Link down or replaced: every pending command fails with robot_offline.
  *
@@ -27,6 +28,7 @@
 #include "decode.h"
 #include "framer.h"
 #include "msg.h"
+#include "reply.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -37,9 +39,11 @@
 #define ROBOT_IO_MAX 1024       /* distinct IO names kept per robot; more are not stored */
 #define ROBOT_ERR_LOG_PERIOD 1.0 /* seconds between bad-frame log lines per robot */
 
+enum cmd_slot { SLOT_NORMAL, SLOT_URGENT, CMD_SLOTS };
+
 struct command_req {
     struct command_req *next;
-    struct client *client;      /* NULL once the client went away */
+    struct reply_to to;         /* to.fn NULL once the asker went away */
     json_t *id;                 /* the request's id, or NULL; owned */
     char type[FRAME_TYPE_MAX + 1];
     uint32_t seq;
@@ -80,10 +84,12 @@ struct robot {
     json_t *io;                 /* name -> value, owned */
 
     uint32_t next_seq;
-    struct command_req *inflight;
+    /* One normal command in flight, and one STOP beside it: a STOP must
+     * never wait behind a CALL that runs for seconds. */
+    struct command_req *inflight[CMD_SLOTS];
+    ev_timer ack_timer[CMD_SLOTS];
     struct command_req *queue, *queue_tail;
     unsigned queued;
-    ev_timer ack_timer;
 };
 
 int robots_init(struct bridge *b);
@@ -93,13 +99,13 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 /* Close every link (LINK down with reason) and pending connection. */
 void robots_close_all(struct bridge *b, const char *reason);
 
-/* A client went away: its pending commands lose their addressee. */
-void robots_forget_client(struct bridge *b, struct client *c);
+/* An asker (reply_to.ctx) went away: its pending commands lose their addressee. */
+void robots_forget(struct bridge *b, const void *ctx);
 
-/* Queue a command encoded with seq == robot_peek_seq(r); replies to c come
+/* Queue a command encoded with seq == robot_peek_seq(r); replies to `to` come
  * later (ACK/ERROR). Errors now (offline, busy) are replied at once. Takes
  * its own reference to id. The robot's seq advances only when it is queued. */
-void robot_send(struct robot *r, struct client *c, const json_t *id, const char *type,
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const char *type,
                 const char *frame, size_t len, uint32_t seq);
 
 /* The seq the next command to this robot gets: 1, 2, ... 99999, 0, 1 ... */

@@ -7,6 +7,9 @@
  *   MSG   text (text)
  *   NAMES names (identifier, count 3)
  *   MOVEJ joints (real -360..360, count 6), zone (int 0..10)
+ *   OPT   a (int 0..9), b (int 0..9, optional), c (text, optional)
+ * An absent optional field is sent empty; absent ones at the end are left
+ * out, so frame_decode reads them back as absent.
  */
 #include "testutil.h"
 
@@ -156,6 +159,17 @@ static const struct command_case command_cases[] = {
       "NAMES,1,a,b_2,C\n" },
     { "bad identifier in array", "NAMES", "{\"names\":[\"a\",\"b,c\",\"C\"]}", 1, false, BADF,
       "names", NULL },
+    /* optional fields */
+    { "optional fields left out", "OPT", "{\"a\":1}", 1, false, OK, NULL, "OPT,1,1\n" },
+    { "optional int given", "OPT", "{\"a\":1,\"b\":2}", 1, false, OK, NULL, "OPT,1,1,2\n" },
+    { "all optional fields given", "OPT", "{\"a\":1,\"b\":2,\"c\":\"x y\"}", 1, false, OK,
+      NULL, "OPT,1,1,2,x y\n" },
+    { "absent optional before a present one", "OPT", "{\"a\":1,\"c\":\"x\"}", 1, false, OK,
+      NULL, "OPT,1,1,,x\n" },
+    { "optional field still checked", "OPT", "{\"a\":1,\"b\":10}", 1, false, BADF, "b", NULL },
+    { "optional text still checked", "OPT", "{\"a\":1,\"c\":\"x,y\"}", 1, false, BADF, "c",
+      NULL },
+    { "required before optionals missing", "OPT", "{\"b\":1}", 1, false, BADF, "a", NULL },
     /* 7 + 3 x 33 + 1 = 107 bytes */
     { "three 32-char identifiers exceed 80 bytes", "NAMES",
       "{\"names\":[\"" TU_ID32 "\",\"" TU_ID32 "\",\"" TU_ID32 "\"]}", 1, false, LONG, NULL,
@@ -293,6 +307,9 @@ static void test_round_trip(void **state)
         { "SPEED", "{\"percent\":75}", "75" },
         { "CALL", "{\"proc\":\"" TU_ID32 "\"}", "'" TU_ID32 "'" },
         { "MOVEJ", "{\"joints\":[1,2,3,4,5,6],\"zone\":10}", "1|2|3|4|5|6|10" },
+        { "OPT", "{\"a\":1}", "1|-|-" },
+        { "OPT", "{\"a\":1,\"c\":\"x\"}", "1|-|'x'" },
+        { "OPT", "{\"a\":0,\"b\":9,\"c\":\"x y\"}", "0|9|'x y'" },
     };
     int failures = 0;
     for (size_t i = 0; i < TU_LEN(cases); i++) {
@@ -331,7 +348,11 @@ static int setup(void **state)
              "{\"name\":\"names\",\"kind\":\"%s\",\"count\":3}]},"
              "{\"type\":\"MOVEJ\",\"direction\":\"out\",\"fields\":["
              "{\"name\":\"joints\",\"kind\":\"real\",\"count\":6,\"min\":-360,\"max\":360},"
-             "{\"name\":\"zone\",\"kind\":\"int\",\"min\":0,\"max\":10}]}]",
+             "{\"name\":\"zone\",\"kind\":\"int\",\"min\":0,\"max\":10}]},"
+             "{\"type\":\"OPT\",\"direction\":\"out\",\"fields\":["
+             "{\"name\":\"a\",\"kind\":\"int\",\"min\":0,\"max\":9},"
+             "{\"name\":\"b\",\"kind\":\"int\",\"min\":0,\"max\":9,\"optional\":true},"
+             "{\"name\":\"c\",\"kind\":\"text\",\"optional\":true}]}]",
              field_kind_name(FIELD_IDENT));
     json_t *frames = tu_json(text);
     struct schema_error err;

@@ -110,13 +110,20 @@ static int load_files(void **state)
         return -1;
     }
     struct dirent *e;
-    while ((e = readdir(d)) != NULL && nfiles < FILES_MAX) {
+    while ((e = readdir(d)) != NULL) {
         if (!has_suffix(e->d_name, ".mod") && !has_suffix(e->d_name, ".sys"))
             continue;
         struct src *f = &files[nfiles];
+        size_t n = strlen(e->d_name);
+        if (nfiles == FILES_MAX || n >= sizeof f->name) {
+            print_error("%s: more than %d files, or a name over %zu characters\n", EXAMPLES_DIR,
+                        FILES_MAX, sizeof f->name - 1);
+            closedir(d);
+            return -1;
+        }
+        memcpy(f->name, e->d_name, n + 1);
         char path[sizeof EXAMPLES_DIR + sizeof f->name + 1];
-        snprintf(f->name, sizeof f->name, "%s", e->d_name);
-        snprintf(path, sizeof path, "%s/%s", EXAMPLES_DIR, f->name);
+        snprintf(path, sizeof path, "%s/%.63s", EXAMPLES_DIR, f->name);
         f->text = read_all(path);
         if (!f->text) {
             print_error("cannot read %s\n", path);

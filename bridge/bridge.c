@@ -2,6 +2,8 @@
 
 #include "client.h"
 #include "hub.h"
+#include "mqtt.h"
+#include "reload.h"
 #include "robot.h"
 
 #include <errno.h>
@@ -66,6 +68,15 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     bridge_shutdown(b, "shutdown");
 }
 
+static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct bridge *b = w->data;
+    log_info(&b->log, "SIGHUP: reloading the configuration");
+    bridge_reload(b);
+}
+
 int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
 {
     b->loop = loop;
@@ -85,18 +96,22 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     if (b->json_fd < 0)
         return -1;
     log_info(&b->log, "listening for clients on %s", bound);
+    if (mqtt_open(b, err) < 0)
+        return -1;
 
     ev_io_init(&b->robot_accept, robot_accept_cb, b->robot_fd, EV_READ);
     ev_io_init(&b->json_accept, json_accept_cb, b->json_fd, EV_READ);
     ev_signal_init(&b->sigint, signal_cb, SIGINT);
     ev_signal_init(&b->sigterm, signal_cb, SIGTERM);
+    ev_signal_init(&b->sighup, hup_cb, SIGHUP);
     ev_prepare_init(&b->flush, flush_cb);
-    b->robot_accept.data = b->json_accept.data = b->sigint.data = b->sigterm.data =
+    b->robot_accept.data = b->json_accept.data = b->sigint.data = b->sigterm.data = b->sighup.data =
         b->flush.data = b;
     ev_io_start(loop, &b->robot_accept);
     ev_io_start(loop, &b->json_accept);
     ev_signal_start(loop, &b->sigint);
     ev_signal_start(loop, &b->sigterm);
+    ev_signal_start(loop, &b->sighup);
     ev_prepare_start(loop, &b->flush);
     return 0;
 }
@@ -127,11 +142,13 @@ void bridge_close(struct bridge *b)
         ev_io_stop(b->loop, &b->json_accept);
         ev_signal_stop(b->loop, &b->sigint);
         ev_signal_stop(b->loop, &b->sigterm);
+        ev_signal_stop(b->loop, &b->sighup);
         ev_prepare_stop(b->loop, &b->flush);
         robots_close_all(b, "shutdown");
         while (b->clients)
             client_close(b->clients);
     }
+    mqtt_close(b);
     robots_free(b);
     if (b->robot_fd >= 0)
         close(b->robot_fd);

@@ -15,6 +15,7 @@
 #include "net.h"
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,6 +24,7 @@
 #define RB_PROTO_MINOR 0
 
 struct client;
+struct mqtt;
 struct link;
 struct robot;
 
@@ -39,11 +41,13 @@ struct bridge {
     struct ev_loop *loop;
     struct logger log;
     struct config cfg;
+    const char *config_path; /* for SIGHUP reloads; NULL = built-in defaults */
+    bool listen_overridden;  /* listeners came from the command line */
     double started;
 
     int robot_fd, json_fd, spare_fd;
     ev_io robot_accept, json_accept;
-    ev_signal sigint, sigterm;
+    ev_signal sigint, sigterm, sighup;
     ev_prepare flush;        /* writes queued output before the loop sleeps */
 
     unsigned nrobots;
@@ -57,6 +61,7 @@ struct bridge {
 
     struct bridge_stats stats;
     FILE *record;            /* --record log, or NULL */
+    struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     int stopping;
 };
 

@@ -111,6 +111,8 @@ int main(int argc, char **argv)
         }
         setvbuf(b.record, NULL, _IOLBF, 0);
     }
+    b.config_path = config_path;
+    b.listen_overridden = robot_listen || json_listen;
     if (!config_path)
         log_warn(&b.log, "no configuration file: no robots are configured (see -c)");
 

@@ -1,5 +1,6 @@
 #include "request.h"
 
+#include "mqtt.h"
 #include "robot.h"
 #include "send.h"
 
@@ -126,6 +127,7 @@ static void req_stats(struct client *c, const json_t *req, const json_t *id)
     json_object_set_new(j, "disconnects", json_integer((json_int_t)b->stats.disconnects));
     json_object_set_new(j, "commands", json_integer((json_int_t)b->stats.commands));
     json_object_set_new(j, "errors", errors);
+    mqtt_stats(b, j);
     reply_send(c, j);
 }
 

@@ -1,6 +1,7 @@
 #include "robot.h"
 
 #include "hub.h"
+#include "mqtt.h"
 #include "render.h"
 
 #include <errno.h>
@@ -19,8 +20,24 @@ static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void command_start_next(struct robot *r);
 static void robot_take_frame(struct robot *r, const struct frame_values *fv, double now);
 static void record_line(struct robot *r, double now, const char *line, size_t len);
+static void link_close(struct link *l, const char *reason);
 
 /* ---- robots ------------------------------------------------------------ */
+
+int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, unsigned index)
+{
+    r->b = b;
+    r->cfg = cfg;
+    r->index = index;
+    r->next_seq = 1;
+    r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
+    r->io = json_object();
+    for (int k = 0; k < CMD_SLOTS; k++) {
+        ev_timer_init(&r->ack_timer[k], ack_timer_cb, 0, 0);
+        r->ack_timer[k].data = r;
+    }
+    return r->latest && r->io ? 0 : -1;
+}
 
 int robots_init(struct bridge *b)
 {
@@ -28,21 +45,9 @@ int robots_init(struct bridge *b)
     b->robots = calloc(b->nrobots ? b->nrobots : 1, sizeof *b->robots);
     if (!b->robots)
         return -1;
-    for (unsigned i = 0; i < b->nrobots; i++) {
-        struct robot *r = &b->robots[i];
-        r->b = b;
-        r->cfg = &b->cfg.robots[i];
-        r->index = i;
-        r->next_seq = 1;
-        r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
-        r->io = json_object();
-        if (!r->latest || !r->io)
+    for (unsigned i = 0; i < b->nrobots; i++)
+        if (robot_init(b, &b->robots[i], &b->cfg.robots[i], i) < 0)
             return -1;
-        for (int k = 0; k < CMD_SLOTS; k++) {
-            ev_timer_init(&r->ack_timer[k], ack_timer_cb, 0, 0);
-            r->ack_timer[k].data = r;
-        }
-    }
     return 0;
 }
 
@@ -76,18 +81,58 @@ static void commands_fail_all(struct robot *r, const char *code, const char *why
     }
 }
 
+/* Forget everything about a robot: link, commands, state. */
+void robot_remove(struct robot *r, const char *reason)
+{
+    if (r->link)
+        link_close(r->link, reason);
+    commands_fail_all(r, "robot_offline", reason);
+    for (unsigned t = 0; r->latest && t < FRAME_TYPES_MAX; t++)
+        json_decref(r->latest[t]);
+    free(r->latest);
+    r->latest = NULL;
+    json_decref(r->io);
+    r->io = NULL;
+}
+
 void robots_free(struct bridge *b)
 {
-    for (unsigned i = 0; b->robots && i < b->nrobots; i++) {
-        struct robot *r = &b->robots[i];
-        commands_fail_all(r, "robot_offline", "the bridge is shutting down");
-        for (unsigned t = 0; r->latest && t < FRAME_TYPES_MAX; t++)
-            json_decref(r->latest[t]);
-        free(r->latest);
-        json_decref(r->io);
-    }
+    for (unsigned i = 0; b->robots && i < b->nrobots; i++)
+        robot_remove(&b->robots[i], "the bridge is shutting down");
     free(b->robots);
     b->robots = NULL;
+}
+
+void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index)
+{
+    struct ev_loop *loop = from->b->loop;
+    *to = *from;
+    to->cfg = cfg;
+    to->index = index;
+    if (to->link)
+        to->link->robot = to;
+    /* libev holds the address of an active watcher: restart it in place. */
+    for (int k = 0; k < CMD_SLOTS; k++) {
+        double left = ev_is_active(&from->ack_timer[k])
+                          ? ev_timer_remaining(loop, &from->ack_timer[k]) : -1;
+        ev_timer_stop(loop, &from->ack_timer[k]);
+        ev_timer_init(&to->ack_timer[k], ack_timer_cb, left > 0 ? left : 0.001, 0);
+        to->ack_timer[k].data = to;
+        if (left >= 0)
+            ev_timer_start(loop, &to->ack_timer[k]);
+    }
+    memset(from, 0, sizeof *from);
+}
+
+bool robot_link_from(const struct robot *r, const char *peer)
+{
+    return r->link && net_peer_matches(&r->link->sa, peer);
+}
+
+void robot_disconnect(struct robot *r, const char *reason)
+{
+    if (r->link)
+        link_close(r->link, reason);
 }
 
 static unsigned type_index(const struct schema *s, const struct frame_def *d)
@@ -114,6 +159,7 @@ static void publish_link(struct robot *r, const char *state, const char *key, co
     struct msg *m = j ? msg_from_json(j, true) : NULL;
     if (m)
         hub_publish_link(r->b, r->index, m);
+    mqtt_link(r->b, r->index, strcmp(state, "up") == 0);
     msg_unref(m);
     json_decref(j);
 }
@@ -450,6 +496,7 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     json_decref(r->latest[ti]);
     r->latest[ti] = j;
     hub_publish_frame(b, r->index, ti, m);
+    mqtt_frame(b, r->index, fv->def, m);
     msg_unref(m);
 }
 

@@ -93,6 +93,16 @@ struct robot {
 };
 
 int robots_init(struct bridge *b);
+
+/* For configuration reloads: set up one robot; move a robot's link, state
+ * and commands to a new place (from is left empty); forget one (its link is
+ * closed with reason); close a robot's link but keep its state. */
+int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, unsigned index);
+void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index);
+void robot_remove(struct robot *r, const char *reason);
+void robot_disconnect(struct robot *r, const char *reason);
+/* Is the robot linked from this numeric address? */
+bool robot_link_from(const struct robot *r, const char *peer);
 void robots_free(struct bridge *b);
 void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 

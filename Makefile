@@ -5,6 +5,8 @@
 #   make test       every test, plain and under ASan+UBSan, plus fuzz corpus replay
 #   make fuzz       libFuzzer on each harness for FUZZ_SECONDS (clang)
 #   make bench      benchmarks that print numbers
+#   make install    install under PREFIX (default /usr/local); also uninstall, check-install
+#   make replay-update  rewrite tests/replay/*.golden (see tests/replay/README.md)
 #   make clean
 
 SHELL   := /bin/bash
@@ -44,7 +46,7 @@ E2ES    := $(patsubst tests/e2e/%.c,$(BUILD)/tests/%,$(E2E_SRC))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .SECONDARY:
-.PHONY: all run test check unit e2e fuzz fuzz-build fuzz-replay bench clean
+.PHONY: all run test check replay-update unit e2e fuzz fuzz-build fuzz-replay bench clean
 all: $(DAEMON) $(SIM) $(CLI)
 
 $(BUILD)/obj/%.o: %.c
@@ -71,7 +73,12 @@ $(BUILD)/bench/bench_%: $(call obj,tests/bench/bench_%.c) $(BRIDGE_OBJ) $(PROTO_
 # Runs every test binary of this build, reports all, fails if any failed.
 check: all $(UNITS) $(E2ES)
 	@RB_BIN=$(abspath $(DAEMON)) RB_SIM=$(abspath $(SIM)) RB_CLI=$(abspath $(CLI)) \
-	  bash tests/run-tests.sh $(UNITS) $(E2ES)
+	  RB_REPLAY_DIR=$(abspath tests/replay) bash tests/run-tests.sh $(UNITS) $(E2ES)
+
+# Rewrites tests/replay/*.golden from what the daemon emits now (review the diff).
+replay-update: all $(BUILD)/tests/e2e_replay
+	@RB_BIN=$(abspath $(DAEMON)) RB_SIM=$(abspath $(SIM)) RB_REPLAY_DIR=$(abspath tests/replay) \
+	  RB_REPLAY_UPDATE=1 $(BUILD)/tests/e2e_replay
 
 test:
 	$(MAKE) check
@@ -96,6 +103,170 @@ fuzz: fuzz-build
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ \
 	      build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|invariant broken|Test unit written" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
+
+# --- installation ------------------------------------------------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=]   see rapidbridge(8), FILES
+#   make uninstall [PREFIX=...] [DESTDIR=]        the same files, except a changed bridge.json
+#   make check-install                            install into a temporary DESTDIR and check it
+# The configuration goes to /etc/rapidbridge whatever PREFIX is: that is the
+# daemon's built-in default (DEFAULT_CONFIG in bridge/main.c). An existing
+# bridge.json is never replaced; the shipped one then goes beside it as
+# bridge.json.dist. The systemd unit is generated from
+# config/rapidbridge.service.in with ExecStart in $(SBINDIR).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR  = $(PREFIX)/sbin
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+DOCDIR   = $(PREFIX)/share/doc/rapidbridge
+CONFDIR  = /etc/rapidbridge
+# Debian keeps distribution units in /lib/systemd/system; systemd also reads
+# /usr/local/lib/systemd/system, so any other PREFIX keeps them under it.
+UNITDIR  = $(if $(filter /usr /usr/,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+INSTALL ?= install
+MAN8    := bridge/man/rapidbridge.8
+MAN5    := bridge/man/rapidbridge.json.5
+DOCS    := config/cell-example.json $(wildcard protocol/PROTOCOL.md)
+SHIPPED_CONF := config/bridge.json
+
+.PHONY: install uninstall check-install
+install: all
+	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man8" \
+	  "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(CONFDIR)"
+	$(INSTALL) -m 0755 $(DAEMON) "$(DESTDIR)$(SBINDIR)/rapidbridge"
+	$(INSTALL) -m 0755 $(CLI) $(SIM) "$(DESTDIR)$(BINDIR)/"
+	$(INSTALL) -m 0644 $(MAN8) "$(DESTDIR)$(MANDIR)/man8/"
+	$(INSTALL) -m 0644 $(MAN5) "$(DESTDIR)$(MANDIR)/man5/"
+	$(INSTALL) -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
+	sed 's|@SBINDIR@|$(SBINDIR)|g' config/rapidbridge.service.in > "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
+	@if [ -e "$(DESTDIR)$(CONFDIR)/bridge.json" ]; then \
+	  echo "$(INSTALL) -m 0644 $(SHIPPED_CONF) $(DESTDIR)$(CONFDIR)/bridge.json.dist  # bridge.json exists: kept"; \
+	  $(INSTALL) -m 0644 $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json.dist"; \
+	else \
+	  echo "$(INSTALL) -m 0644 $(SHIPPED_CONF) $(DESTDIR)$(CONFDIR)/bridge.json"; \
+	  $(INSTALL) -m 0644 $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json"; \
+	fi
+	@[ -n "$(DESTDIR)" ] || echo "to run the service: systemctl daemon-reload && systemctl enable --now rapidbridge"
+
+# Leaves /etc/rapidbridge/bridge.json when it differs from the shipped one.
+uninstall:
+	rm -f "$(DESTDIR)$(SBINDIR)/rapidbridge" "$(DESTDIR)$(BINDIR)/rapidbridge-cli" \
+	  "$(DESTDIR)$(BINDIR)/robot-sim" "$(DESTDIR)$(MANDIR)/man8/$(notdir $(MAN8))" \
+	  "$(DESTDIR)$(MANDIR)/man5/$(notdir $(MAN5))" "$(DESTDIR)$(UNITDIR)/rapidbridge.service" \
+	  $(foreach f,$(notdir $(DOCS)),"$(DESTDIR)$(DOCDIR)/$(f)") "$(DESTDIR)$(CONFDIR)/bridge.json.dist"
+	rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true
+	@if cmp -s $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json"; then \
+	  echo "rm -f $(DESTDIR)$(CONFDIR)/bridge.json"; rm -f "$(DESTDIR)$(CONFDIR)/bridge.json"; \
+	  rmdir "$(DESTDIR)$(CONFDIR)" 2>/dev/null || true; \
+	elif [ -e "$(DESTDIR)$(CONFDIR)/bridge.json" ]; then \
+	  echo "kept $(DESTDIR)$(CONFDIR)/bridge.json (changed locally)"; fi
+
+# `make install` into temporary directories, checked file by file; one line per
+# failure and a last line "install: N passed, M failed". The script is kept
+# here, unexpanded by make ($(value ...)), and run by bash.
+define check_install_sh
+set -u
+make=$1 build=$2
+root=$(mktemp -d "${TMPDIR:-/tmp}/rb-install.XXXXXX") || exit 1
+trap 'rm -rf "$root"' EXIT
+pass=0 failed=0
+
+# check NAME COMMAND...: one result; the command's output is shown only when it fails.
+check() {
+    local name=$1
+    shift
+    if "$@" >"$root/out" 2>&1; then
+        pass=$((pass + 1))
+    else
+        failed=$((failed + 1))
+        echo "install: FAIL: $name"
+        sed 's/^/    /' "$root/out"
+    fi
+}
+# quiet COMMAND...: succeeds when the command does and writes nothing to stderr.
+quiet() {
+    local err
+    err=$("$@" 2>&1 >/dev/null) && [ -z "$err" ] || { printf '%s\n' "$err"; return 1; }
+}
+inst() { "$make" -s --no-print-directory BUILD="$build" "$@"; }
+mode_is() { [ -f "$2" ] && [ "$(stat -c %a "$2")" = "$1" ] || { ls -l "$2"; return 1; }; }
+no_files_but() {
+    local d=$1 left
+    shift
+    left=$(cd "$d" && find . -type f | sort)
+    [ "$left" = "$*" ] || { echo "files left:" $left "(want: $*)"; return 1; }
+}
+has_line() { grep -qxF -- "$2" "$1" || { echo "no line \"$2\" in $1:"; cat "$1"; return 1; }; }
+
+# 1. PREFIX=/usr/local (the default)
+a=$root/a p=$root/a/usr/local
+check "make install" inst install DESTDIR="$a"
+while read -r mode file; do
+    check "$file mode $mode" mode_is "$mode" "$a$file"
+done <<'EOF'
+755 /usr/local/sbin/rapidbridge
+755 /usr/local/bin/rapidbridge-cli
+755 /usr/local/bin/robot-sim
+644 /etc/rapidbridge/bridge.json
+644 /usr/local/share/doc/rapidbridge/cell-example.json
+644 /usr/local/share/man/man8/rapidbridge.8
+644 /usr/local/share/man/man5/rapidbridge.json.5
+644 /usr/local/lib/systemd/system/rapidbridge.service
+EOF
+unit=$p/lib/systemd/system/rapidbridge.service
+check "installed bridge.json is config/bridge.json" cmp config/bridge.json "$a/etc/rapidbridge/bridge.json"
+check "installed daemon runs" "$p/sbin/rapidbridge" --version
+check "unit ExecStart in PREFIX" has_line "$unit" "ExecStart=/usr/local/sbin/rapidbridge -c /etc/rapidbridge/bridge.json"
+check "unit has no @PLACEHOLDER@ left" bash -c '! grep -n "@[A-Z_]*@" "$1"' - "$unit"
+
+# The unit as installed names /usr/local/sbin, absent here: verify a copy that
+# points into DESTDIR, with the man pages of Documentation= looked up there.
+if command -v systemd-analyze >/dev/null; then
+    mkdir -p "$root/verify"
+    sed "s|^ExecStart=/|ExecStart=$a/|" "$unit" >"$root/verify/rapidbridge.service"
+    check "systemd-analyze verify rapidbridge.service" \
+        quiet env MANPATH="$p/share/man" systemd-analyze verify "$root/verify/rapidbridge.service"
+else
+    echo "install: skipped systemd-analyze verify: systemd-analyze is not installed"
+fi
+for page in "$p/share/man/man8/rapidbridge.8" "$p/share/man/man5/rapidbridge.json.5"; do
+    check "man -l $(basename "$page") without warnings" \
+        quiet env MANWIDTH=80 man --warnings -l "$page"
+    check "groff -man -ww $(basename "$page") without warnings" quiet groff -man -ww -z "$page"
+done
+check "man finds rapidbridge(8) under MANDIR" env MANPATH="$p/share/man" man -w 8 rapidbridge
+check "man finds rapidbridge.json(5) under MANDIR" env MANPATH="$p/share/man" man -w 5 rapidbridge.json
+
+# 2. Installing again keeps a changed configuration.
+echo '{"comment": "changed locally"}' >"$a/etc/rapidbridge/bridge.json"
+check "make install over a changed bridge.json" inst install DESTDIR="$a"
+check "changed bridge.json kept" has_line "$a/etc/rapidbridge/bridge.json" '{"comment": "changed locally"}'
+check "shipped one installed as bridge.json.dist" cmp config/bridge.json "$a/etc/rapidbridge/bridge.json.dist"
+
+# 3. PREFIX=/usr: the unit goes to /lib/systemd/system.
+b=$root/b
+check "make install PREFIX=/usr" inst install DESTDIR="$b" PREFIX=/usr
+check "PREFIX=/usr daemon in /usr/sbin" mode_is 755 "$b/usr/sbin/rapidbridge"
+check "PREFIX=/usr unit ExecStart" \
+    has_line "$b/lib/systemd/system/rapidbridge.service" "ExecStart=/usr/sbin/rapidbridge -c /etc/rapidbridge/bridge.json"
+
+# 4. Uninstall removes everything but a changed configuration.
+check "make uninstall" inst uninstall DESTDIR="$a"
+check "uninstall leaves only the changed bridge.json" no_files_but "$a" ./etc/rapidbridge/bridge.json
+check "make uninstall PREFIX=/usr" inst uninstall DESTDIR="$b" PREFIX=/usr
+check "uninstall PREFIX=/usr leaves no file" no_files_but "$b"
+
+echo "install: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]
+endef
+
+check-install: export RB_CHECK_INSTALL = $(value check_install_sh)
+check-install: all
+	@bash -c "$$RB_CHECK_INSTALL" check-install "$(MAKE)" "$(BUILD)"
+
+# Every `make check` (plain and sanitizer builds) checks the installation too.
+check: check-install
 
 # --- the rest ----------------------------------------------------------------
 bench: all $(BENCHES)

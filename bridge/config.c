@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A configuration file larger than this is refused before parsing. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -269,7 +270,8 @@ static int load_commands(const struct loader *ld, const json_t *v, const char *p
 static int load_robot(const struct loader *ld, const json_t *v, const char *path,
                       struct robot_cfg *r)
 {
-    static const char *const known[] = { "name", "peer", "commands", "checksum", NULL };
+    static const char *const known[] = { "name", "peer", "commands", "checksum",
+        "mqtt_commands", NULL };
     if (!json_is_object(v))
         return fail(ld, path, "%s must be an object", path);
     if (check_members(ld, v, path, known) < 0)
@@ -318,6 +320,13 @@ static int load_robot(const struct loader *ld, const json_t *v, const char *path
             return fail(ld, at, "%s must be true or false", at);
         r->checksum = json_is_true(m);
     }
+
+    join_key(at, path, "mqtt_commands");
+    if ((m = json_object_get(v, "mqtt_commands"))) {
+        if (!json_is_boolean(m))
+            return fail(ld, at, "%s must be true or false", at);
+        r->mqtt_commands = json_is_true(m);
+    }
     return 0;
 }
 
@@ -345,6 +354,202 @@ static int load_robots(const struct loader *ld, const json_t *v)
         }
         cfg->nrobots = (unsigned)(i + 1);
     }
+    return 0;
+}
+
+/* ---- mqtt ---------------------------------------------------------------------- */
+
+/* A string member of the mqtt section into out (size max + 1): present,
+ * a string, 1..max bytes of printable ASCII (or any byte when raw, for
+ * passwords). Absent members leave out alone. */
+static int mqtt_text(const struct loader *ld, const json_t *obj, const char *key, size_t max,
+                     bool raw, char *out, bool *present)
+{
+    json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = v != NULL;
+    if (!v)
+        return 0;
+    char at[PATH_MAX_LEN];
+    join_key(at, "mqtt", key);
+    const char *s = "";
+    if (get_string(ld, v, at, &s) < 0)
+        return -1;
+    size_t len = json_string_length(v);
+    if (len == 0 && !raw)
+        return fail(ld, at, "%s must not be empty", at);
+    if (len > max)
+        return fail(ld, at, "%s is longer than %zu bytes", at, max);
+    for (size_t i = 0; i < len && !raw; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return fail(ld, at, "%s must be printable ASCII", at);
+    if (raw && strlen(s) != len)
+        return fail(ld, at, "%s must not contain a NUL character", at);
+    memcpy(out, s, len + 1);
+    return 0;
+}
+
+/* The IN type named s (a published one: HB never is), or NULL after failing. */
+static const struct frame_def *mqtt_type(const struct loader *ld, const char *at, const char *s,
+                                         unsigned *index)
+{
+    char q[QUOTE_MAX + 4];
+    const struct frame_def *d = schema_find(ld->cfg->schema, DIR_IN, s, strlen(s));
+    if (!d) {
+        fail(ld, at, "%s \"%s\" is not a frame type the robot sends", at, quote(s, q));
+        return NULL;
+    }
+    if (!d->publish) {
+        fail(ld, at, "%s \"%s\" is never published", at, quote(s, q));
+        return NULL;
+    }
+    const struct frame_def *x;
+    for (unsigned i = 0; (x = schema_at(ld->cfg->schema, i)) != NULL; i++)
+        if (x == d)
+            *index = i;
+    return d;
+}
+
+static int mqtt_types(const struct loader *ld, const json_t *v, struct mqtt_cfg *m)
+{
+    if (!json_is_array(v))
+        return fail(ld, "mqtt.types", "mqtt.types must be an array of frame types");
+    memset(m->types, 0, sizeof m->types);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+        char at[PATH_MAX_LEN];
+        join_index(at, "mqtt.types", i);
+        const char *s = "";
+        unsigned ti = 0;
+        char q[QUOTE_MAX + 4];
+        if (get_string(ld, item, at, &s) < 0 || !mqtt_type(ld, at, s, &ti))
+            return -1;
+        if (m->types[ti])
+            return fail(ld, at, "%s \"%s\" is listed twice", at, quote(s, q));
+        m->types[ti] = true;
+    }
+    return 0;
+}
+
+static int mqtt_rates(const struct loader *ld, const json_t *v, struct mqtt_cfg *m)
+{
+    if (!json_is_object(v))
+        return fail(ld, "mqtt.rate", "mqtt.rate must be an object of frame type: Hz");
+    const char *key;
+    json_t *hz;
+    json_object_foreach((json_t *)v, key, hz) {
+        if (ignored_member(key))
+            continue;
+        char at[PATH_MAX_LEN];
+        if (strpbrk(key, ".[]") || key[0] == '\0')
+            snprintf(at, sizeof at, "mqtt.rate");     /* not spellable as a path */
+        else
+            join_key(at, "mqtt.rate", key);
+        unsigned ti = 0;
+        char q[QUOTE_MAX + 4];
+        if (!mqtt_type(ld, at, key, &ti))
+            return -1;
+        if (!m->types[ti])
+            return fail(ld, at, "%s: %s is not published to MQTT (see mqtt.types)", at,
+                        quote(key, q));
+        if (!json_is_number(hz))
+            return fail(ld, at, "%s must be a number (Hz)", at);
+        double d = json_number_value(hz);
+        if (!(d > 0 && d <= MQTT_RATE_MAX))
+            return fail(ld, at, "%s must be more than 0 and at most %.0f Hz", at, MQTT_RATE_MAX);
+        m->rate[ti] = d;
+    }
+    return 0;
+}
+
+/* Topic prefix: levels separated by '/', none empty, no wildcards. */
+static bool prefix_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || s[0] == '/' || s[n - 1] == '/' || strstr(s, "//"))
+        return false;
+    return strpbrk(s, "+#") == NULL;
+}
+
+static void default_client_id(char out[MQTT_ID_MAX + 1])
+{
+    char host[MQTT_ID_MAX + 1] = "";
+    if (gethostname(host, sizeof host - 1) < 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, MQTT_ID_MAX + 1, "%s%.*s", DEFAULT_MQTT_ID_PREFIX,
+             (int)(MQTT_ID_MAX - strlen(DEFAULT_MQTT_ID_PREFIX)), host);
+}
+
+static int load_mqtt(const struct loader *ld, const json_t *v)
+{
+    static const char *const known[] = { "host", "port", "client_id", "username", "password",
+        "ca", "cert", "key", "qos", "prefix", "types", "rate", "queue_messages", NULL };
+    struct mqtt_cfg *m = &ld->cfg->mqtt;
+    if (!json_is_object(v))
+        return fail(ld, "mqtt", "mqtt must be an object");
+    if (check_members(ld, v, "mqtt", known) < 0)
+        return -1;
+    m->enabled = true;
+    m->port = DEFAULT_MQTT_PORT;
+    m->qos = 0;
+    m->queue_messages = DEFAULT_MQTT_QUEUE;
+    snprintf(m->prefix, sizeof m->prefix, "%s", DEFAULT_MQTT_PREFIX);
+    default_client_id(m->client_id);
+    const struct frame_def *d;
+    for (unsigned i = 0; (d = schema_at(ld->cfg->schema, i)) != NULL; i++)
+        m->types[i] = d->dir == DIR_IN && d->publish;
+
+    bool host = false, has_cert = false, has_key = false, has_ca = false;
+    if (mqtt_text(ld, v, "host", MQTT_HOST_MAX, false, m->host, &host) < 0)
+        return -1;
+    if (!host)
+        return fail(ld, "mqtt", "mqtt has no \"host\" (the broker's name or address)");
+    if (strpbrk(m->host, " /"))
+        return fail(ld, "mqtt.host", "mqtt.host must be a host name or a numeric address");
+    if (mqtt_text(ld, v, "client_id", MQTT_ID_MAX, false, m->client_id, NULL) < 0
+        || mqtt_text(ld, v, "username", MQTT_USER_MAX, true, m->username, &m->has_username) < 0
+        || mqtt_text(ld, v, "password", MQTT_USER_MAX, true, m->password, &m->has_password) < 0
+        || mqtt_text(ld, v, "ca", MQTT_PATH_MAX, false, m->ca, &has_ca) < 0
+        || mqtt_text(ld, v, "cert", MQTT_PATH_MAX, false, m->cert, &has_cert) < 0
+        || mqtt_text(ld, v, "key", MQTT_PATH_MAX, false, m->key, &has_key) < 0
+        || mqtt_text(ld, v, "prefix", MQTT_PREFIX_MAX, false, m->prefix, NULL) < 0)
+        return -1;
+    if (m->has_password && !m->has_username)
+        return fail(ld, "mqtt.password", "mqtt.password needs mqtt.username");
+    if (has_cert != has_key)
+        return fail(ld, has_cert ? "mqtt.cert" : "mqtt.key",
+                    "mqtt.cert and mqtt.key go together (a client certificate and its key)");
+    if (has_cert && !has_ca)
+        return fail(ld, "mqtt.cert", "mqtt.cert needs mqtt.ca (client certificates are for TLS)");
+    if (!prefix_valid(m->prefix))
+        return fail(ld, "mqtt.prefix", "mqtt.prefix must be topic levels separated by /, "
+                    "none empty, without + or #");
+
+    long long port = m->port, qos = m->qos, queue = m->queue_messages;
+    json_t *x;
+    if ((x = json_object_get(v, "port"))) {
+        if (!json_is_integer(x) || (port = json_integer_value(x)) < 1 || port > 65535)
+            return fail(ld, "mqtt.port", "mqtt.port must be an integer from 1 to 65535");
+    }
+    if ((x = json_object_get(v, "qos"))) {
+        if (!json_is_integer(x) || (qos = json_integer_value(x)) < 0 || qos > 2)
+            return fail(ld, "mqtt.qos", "mqtt.qos must be 0, 1 or 2");
+    }
+    if ((x = json_object_get(v, "queue_messages"))) {
+        if (!json_is_integer(x) || (queue = json_integer_value(x)) < 1 || queue > MQTT_QUEUE_MAX)
+            return fail(ld, "mqtt.queue_messages", "mqtt.queue_messages must be an integer "
+                        "from 1 to %d", MQTT_QUEUE_MAX);
+    }
+    m->port = (uint16_t)port;
+    m->qos = (int)qos;
+    m->queue_messages = (unsigned)queue;
+    /* Types before rates: a rate is for a published type. */
+    if ((x = json_object_get(v, "types")) && mqtt_types(ld, x, m) < 0)
+        return -1;
+    if ((x = json_object_get(v, "rate")) && mqtt_rates(ld, x, m) < 0)
+        return -1;
     return 0;
 }
 
@@ -415,7 +620,7 @@ static int load_limits(const struct loader *ld, const json_t *v)
 static int load_document(const struct loader *ld, const json_t *root)
 {
     static const char *const known[] = { "robot_listen", "json_listen", "robots",
-        "frames", "limits", "record", NULL };
+        "frames", "limits", "record", "mqtt", NULL };
     struct config *cfg = ld->cfg;
     const json_t *v;
 
@@ -444,6 +649,16 @@ static int load_document(const struct loader *ld, const json_t *root)
             return fail(ld, "record", "record path is longer than %zu bytes",
                         sizeof cfg->record - 1);
         memcpy(cfg->record, s, strlen(s) + 1);
+    }
+    /* After frames: mqtt.types and mqtt.rate may name custom types. */
+    if ((v = json_object_get(root, "mqtt")) && load_mqtt(ld, v) < 0)
+        return -1;
+    for (unsigned i = 0; i < cfg->nrobots; i++) {
+        if (cfg->robots[i].mqtt_commands && !cfg->mqtt.enabled) {
+            char at[PATH_MAX_LEN];
+            snprintf(at, sizeof at, "robots[%u].mqtt_commands", i);
+            return fail(ld, at, "%s needs an mqtt section", at);
+        }
     }
     return 0;
 }

@@ -1,7 +1,8 @@
 /* config.h - the bridge's configuration: JSON file -> validated settings.
  *
  * Keys (interface v1, section 3): robot_listen, json_listen, robots[],
- * frames[] (custom frame types, see schema.h), limits{}, record. Members
+ * frames[] (custom frame types, see schema.h), limits{}, record, and mqtt{}
+ * (the optional MQTT publisher, see mqtt.h). Members
  * named "comment" or starting with "_" are ignored anywhere, so an example
  * file can explain itself; any other unknown member is an error, so a typo
  * never silently falls back to a default.
@@ -35,6 +36,19 @@
 #define DEFAULT_CLIENT_QUEUE_BYTES (1024 * 1024)
 #define DEFAULT_COMMAND_QUEUE 16
 
+/* The "mqtt" section. Text members longer than their bound are refused. */
+#define MQTT_HOST_MAX 253          /* broker host name or numeric address */
+#define MQTT_ID_MAX 128            /* client_id */
+#define MQTT_USER_MAX 128          /* username, password */
+#define MQTT_PATH_MAX 255          /* ca, cert, key file paths */
+#define MQTT_PREFIX_MAX 128        /* topic prefix */
+#define MQTT_QUEUE_MAX 100000      /* queue_messages */
+#define MQTT_RATE_MAX 1000.0       /* Hz in rate{} */
+#define DEFAULT_MQTT_PORT 1883
+#define DEFAULT_MQTT_PREFIX "rapidbridge"
+#define DEFAULT_MQTT_ID_PREFIX "rapidbridge-"   /* + host name */
+#define DEFAULT_MQTT_QUEUE 1000
+
 struct listen_addr {
     char host[HOST_MAX + 1];   /* numeric address, "0.0.0.0", "::" ... */
     uint16_t port;             /* 0 = any free port */
@@ -47,6 +61,7 @@ struct robot_cfg {
     unsigned ncommands;        /* allowed command types, default none */
     char commands[FRAME_TYPES_MAX][FRAME_TYPE_MAX + 1];
     bool checksum;             /* append *HH to frames sent to this robot */
+    bool mqtt_commands;        /* take commands from <prefix>/<name>/cmd */
 };
 
 struct limits {
@@ -58,6 +73,24 @@ struct limits {
     unsigned command_queue;    /* commands waiting per robot behind the one in flight */
 };
 
+struct mqtt_cfg {
+    bool enabled;              /* the file has an "mqtt" section */
+    char host[MQTT_HOST_MAX + 1];
+    uint16_t port;
+    char client_id[MQTT_ID_MAX + 1];   /* default "rapidbridge-<host name>" */
+    bool has_username, has_password;
+    char username[MQTT_USER_MAX + 1];
+    char password[MQTT_USER_MAX + 1];
+    char ca[MQTT_PATH_MAX + 1];        /* "" = plain TCP; a file or a directory */
+    char cert[MQTT_PATH_MAX + 1];      /* client certificate and key, both or none */
+    char key[MQTT_PATH_MAX + 1];
+    int qos;                           /* 0..2, every message the bridge publishes */
+    char prefix[MQTT_PREFIX_MAX + 1];
+    bool types[FRAME_TYPES_MAX];       /* by schema index: published to MQTT */
+    double rate[FRAME_TYPES_MAX];      /* by schema index: Hz at most, 0 = every frame */
+    unsigned queue_messages;           /* messages waiting for the broker, then the oldest go */
+};
+
 struct config {
     struct listen_addr robot_listen;
     struct listen_addr json_listen;
@@ -66,6 +99,7 @@ struct config {
     struct limits limits;
     struct schema *schema;     /* built-in + custom frames; owned */
     char record[256];          /* "" = no recording */
+    struct mqtt_cfg mqtt;      /* enabled false: no MQTT */
 };
 
 /* Defaults, no robots, built-in frames. Returns -1 only when out of memory. */

@@ -227,6 +227,8 @@ void request_handle(struct client *c, const char *line, size_t len)
         return;
     }
     const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+    if (json_is_null(id))
+        id = NULL; /* echoing it would put a null in the reply */
     const json_t *cmd = json_is_object(req) ? json_object_get(req, "cmd") : NULL;
     if (!json_is_object(req))
         client_error(c, NULL, "bad_json", "a request must be a JSON object");

@@ -8,6 +8,8 @@
 void send_submit(struct bridge *b, const json_t *req, struct reply_to to)
 {
     const json_t *id = json_object_get(req, "id");
+    if (json_is_null(id))
+        id = NULL;
     const json_t *name = json_object_get(req, "robot");
     const json_t *type = json_object_get(req, "type");
     const json_t *fields = json_object_get(req, "fields");

@@ -536,6 +536,24 @@ pid_t sim_start(struct daemon *d, const char *const *args)
     return pid;
 }
 
+int sim_wait(struct daemon *d, pid_t pid, int ms)
+{
+    size_t slot = 0;
+    while (slot < HARNESS_SIMS_MAX && d->sims[slot] != pid)
+        slot++;
+    if (pid <= 0 || slot == HARNESS_SIMS_MAX)
+        HFAIL(d, "sim_wait: %d is not a simulator of this daemon", (int)pid);
+    long long deadline = mono_ms() + ms;
+    int status = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && remaining_ms(deadline) > 0)
+        wait_fd(d, -1, 0, POLL_SLICE_MS);
+    if (w != pid)
+        HFAIL(d, "the simulator (pid %d) did not exit within %d ms", (int)pid, ms);
+    d->sims[slot] = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* --- clients ------------------------------------------------------------- */
 
 static struct client *client_new(struct daemon *d, int rcvbuf)

@@ -110,6 +110,10 @@ void fd_local_addr(int fd, char *out, size_t n);
 
 /* $RB_SIM --connect 127.0.0.1:PORT args...; output to /dev/null. */
 pid_t sim_start(struct daemon *d, const char *const *args);
+/* Wait up to ms for a simulator from sim_start to exit and forget it.
+ * Returns its exit status, or 128 + the signal that killed it; a timeout
+ * fails the test (the simulator is killed with the daemon). */
+int sim_wait(struct daemon *d, pid_t pid, int ms);
 
 /* --- JSON client side --------------------------------------------------- */
 

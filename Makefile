@@ -22,7 +22,7 @@ ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
-LIBS    := -ljansson -lev -lm
+LIBS    := -ljansson -lev -lmosquitto -lm
 TESTLIBS := $(LIBS) -lcmocka
 
 PROTO_SRC  := $(wildcard protocol/*.c)
@@ -33,6 +33,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 E2E_SRC    := $(wildcard tests/e2e/e2e_*.c)
 E2E_LIB    := $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_LIB  := $(filter-out $(BENCH_SRC),$(wildcard tests/bench/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 PROTO_OBJ  := $(call obj,$(PROTO_SRC))
@@ -66,7 +67,7 @@ $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(BRIDGE_OBJ) $(PROTO_OBJ
 $(BUILD)/tests/e2e_%: $(call obj,tests/e2e/e2e_%.c) $(call obj,$(E2E_LIB)) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(TESTLIBS) -o $@
-$(BUILD)/bench/bench_%: $(call obj,tests/bench/bench_%.c) $(BRIDGE_OBJ) $(PROTO_OBJ)
+$(BUILD)/bench/bench_%: $(call obj,tests/bench/bench_%.c) $(call obj,$(BENCH_LIB)) $(BRIDGE_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
@@ -126,7 +127,7 @@ UNITDIR  = $(if $(filter /usr /usr/,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib
 INSTALL ?= install
 MAN8    := bridge/man/rapidbridge.8
 MAN5    := bridge/man/rapidbridge.json.5
-DOCS    := config/cell-example.json $(wildcard protocol/PROTOCOL.md)
+DOCS    := config/cell-example.json protocol/PROTOCOL.md
 SHIPPED_CONF := config/bridge.json
 
 .PHONY: install uninstall check-install
@@ -210,6 +211,7 @@ done <<'EOF'
 755 /usr/local/bin/robot-sim
 644 /etc/rapidbridge/bridge.json
 644 /usr/local/share/doc/rapidbridge/cell-example.json
+644 /usr/local/share/doc/rapidbridge/PROTOCOL.md
 644 /usr/local/share/man/man8/rapidbridge.8
 644 /usr/local/share/man/man5/rapidbridge.json.5
 644 /usr/local/lib/systemd/system/rapidbridge.service

@@ -35,7 +35,7 @@
 #define REPLAY_NAME_MAX 33        /* a RAPID identifier (32) and its NUL */
 #define REPLAY_PATH_MAX 4096
 #define REPLAY_CONFIG_MAX 65536   /* NAME.json */
-#define REPLAY_ROBOT_MS 20000     /* one robot's log: sim start until its LINK down */
+#define REPLAY_ROBOT_MS 20000     /* longest wait for the next object while a log plays */
 #define SIM_EXIT_MS 5000          /* LINK down until the simulator has exited */
 #define REPLAY_MSGS_MAX 200000    /* stream objects of one log */
 

@@ -39,6 +39,9 @@ static void describe_changes(struct bridge *b, const struct robot_cfg *old,
         log_info(&b->log, "reload: robot %s now allows commands: %s", now->name,
                  now->ncommands ? list : "(none)");
     }
+    if (old->mqtt_commands != now->mqtt_commands)
+        log_info(&b->log, "reload: robot %s: commands over MQTT %s", now->name,
+                 now->mqtt_commands ? "allowed" : "refused");
     if (old->checksum != now->checksum)
         log_info(&b->log, "reload: robot %s: checksum on commands %s", now->name,
                  now->checksum ? "on" : "off");
@@ -83,6 +86,9 @@ int bridge_reload(struct bridge *b)
         b->cfg.schema = next.schema;
         next.schema = keep;
     }
+    if (memcmp(&next.mqtt, &b->cfg.mqtt, sizeof next.mqtt) != 0)
+        log_warn(&b->log, "reload: the mqtt section changes only with a restart");
+    next.mqtt = b->cfg.mqtt;
     memcpy(next.record, b->cfg.record, sizeof next.record);
 
     struct robot *fresh = calloc(next.nrobots ? next.nrobots : 1, sizeof *fresh);
@@ -114,11 +120,6 @@ int bridge_reload(struct bridge *b)
         describe_changes(b, old_robots[i].cfg, rc);
         robot_move(&fresh[j], &old_robots[i], rc, j);
         moved[i] = (int)j;
-        struct robot *r = &fresh[j];
-        if (rc->has_peer && r->link && !robot_link_from(r, rc->peer)) {
-            log_info(&b->log, "reload: robot %s must now connect from %s", rc->name, rc->peer);
-            robot_disconnect(r, "peer changed in the configuration");
-        }
     }
     /* Removed robots say LINK down to their watchers under their old index,
      * before the filters move to the new indices. */
@@ -132,6 +133,15 @@ int bridge_reload(struct bridge *b)
     b->nrobots = b->cfg.nrobots;
     remap_watchers(b, moved, nold);
     free(old_robots);
+    /* Only now: LINK down goes out under the robot's new index. */
+    for (unsigned j = 0; j < b->nrobots; j++) {
+        struct robot *r = &b->robots[j];
+        if (r->cfg->has_peer && r->link && !robot_link_from(r, r->cfg->peer)) {
+            log_info(&b->log, "reload: robot %s must now connect from %s", r->cfg->name,
+                     r->cfg->peer);
+            robot_disconnect(r, "peer changed in the configuration");
+        }
+    }
     config_free(&old);
     log_info(&b->log, "reload: configuration %s in force, %u robot(s)", b->config_path,
              b->nrobots);

@@ -190,11 +190,40 @@ static void test_reload_keeps_watch_filters(void **state)
     unlink(path);
 }
 
+/* A robot that moves to a new index and loses its link for a new peer in
+ * the same reload: its watchers still get the LINK down. */
+static void test_reload_moved_robot_link_down(void **state)
+{
+    char path[] = "/tmp/rb-reload-XXXXXX.json";
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *before = "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}";
+    write_file(path, before);
+    const char *extra[] = {"-c", path, NULL};
+    struct daemon *d = daemon_start_args(state, before, extra);
+    struct client *w = client_connect(d);
+    json_decref(client_request(w, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
+                               "WATCH", NULL));
+    int rob2 = robot_hello(d, "rob2");
+    json_decref(client_wait_class(w, "LINK", WAIT_MS, NULL));
+    write_file(path, "{\"robots\":[{\"name\":\"rob2\",\"peer\":\"127.0.0.2\"}]}");
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    json_t *down = client_wait_class(w, "LINK", WAIT_MS, NULL);
+    assert_string_equal(json_str(down, "robot"), "rob2");
+    assert_string_equal(json_str(down, "state"), "down");
+    json_decref(down);
+    assert_true(fd_wait_closed(d, rob2, WAIT_MS));
+    daemon_stop(state);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_reload_cases, daemon_teardown),
         cmocka_unit_test_teardown(test_reload_keeps_watch_filters, daemon_teardown),
+        cmocka_unit_test_teardown(test_reload_moved_robot_link_down, daemon_teardown),
     };
     return cmocka_run_group_tests_name("e2e_reload", tests, NULL, NULL);
 }

@@ -19,8 +19,9 @@
  * ops.pump, which is called whenever there may be room.
  *
  * Callbacks: ops.up and ops.message run inside libmosquitto's callbacks; they
- * may call session_subscribe and session_publish, nothing else of this
- * module. ops.down and ops.pump run outside the library.
+ * may call session_subscribe, session_publish and session_pump (which then
+ * waits for the library to return), nothing else of this module. ops.down
+ * and ops.pump run outside the library.
  *
  * Ownership: the session is embedded in its owner; session_open starts it,
  * session_close (which may flush for a bounded time) stops and frees it.
@@ -48,7 +49,7 @@
 struct mqtt_session_ops {
     void (*up)(void *ctx);         /* CONNACK accepted: subscribe, republish state */
     void (*down)(void *ctx);       /* a connection that was up is gone */
-    void (*pump)(void *ctx);       /* there may be room for more publishes */
+    bool (*pump)(void *ctx);       /* room for more publishes; true: the owner still has some */
     void (*message)(void *ctx, const struct mosquitto_message *msg);
 };
 
@@ -66,6 +67,7 @@ struct mqtt_session {
     struct mosquitto *mosq;
     bool fresh;                    /* mosq configured and not yet used */
     enum mqtt_state state;
+    bool in_lib;                   /* a library call (and so maybe its callbacks) runs */
     bool lost;                     /* set by the library's callbacks */
     int lost_rc, lost_errno, refused;
     double attempt_started, backoff;
@@ -82,6 +84,7 @@ struct mqtt_session {
 
     unsigned inflight;             /* publishes handed to the library, not yet done */
     uint64_t sent;                 /* publishes done (written, or acknowledged) */
+    uint64_t abandoned;            /* publishes lost inside the library with a connection */
 };
 
 /* Set up and start connecting. -1 with a message only for settings that can
@@ -100,6 +103,10 @@ bool session_up(const struct mqtt_session *s);
 int session_publish(struct mqtt_session *s, const char *topic, const void *payload, size_t len,
                     bool retain);
 int session_subscribe(struct mqtt_session *s, const char *pattern);
+/* The owner queued something outside ops.pump: hand it over now (ops.pump)
+ * and watch the socket accordingly. Does nothing inside the library's
+ * callbacks; the output goes out when the library returns. */
+void session_pump(struct mqtt_session *s);
 
 /* For shutdown: call ops.pump and write until the owner has nothing more and
  * the library is done with it, or `seconds` passed. True when everything was

@@ -124,6 +124,86 @@ static const struct error_case error_cases[] = {
       "t.json:1:35: limits.client_queue_bytes must be from 4096 to 1073741824" },
     { "command_queue too long", "{\"limits\": {\"command_queue\": 1025}}",
       "t.json:1:30: limits.command_queue must be from 0 to 1024" },
+    /* mqtt */
+    { "mqtt not an object", "{\"mqtt\": 5}",
+      "t.json:1:10: mqtt must be an object" },
+    { "mqtt without a host", "{\"mqtt\": {\"port\": 1883}}",
+      "t.json:1:10: mqtt has no \"host\"" },
+    { "unknown mqtt member", "{\"mqtt\": {\"host\": \"b\", \"qso\": 1}}",
+      "t.json:1:31: unknown member \"qso\" in mqtt" },
+    { "mqtt host empty", "{\"mqtt\": {\"host\": \"\"}}",
+      "t.json:1:19: mqtt.host must not be empty" },
+    { "mqtt host with a space", "{\"mqtt\": {\"host\": \"a b\"}}",
+      "t.json:1:19: mqtt.host must be a host name or a numeric address" },
+    { "mqtt host not a string", "{\"mqtt\": {\"host\": 1883}}",
+      "t.json:1:19: mqtt.host must be a string" },
+    { "mqtt port zero", "{\"mqtt\": {\"host\": \"b\", \"port\": 0}}",
+      "t.json:1:32: mqtt.port must be an integer from 1 to 65535" },
+    { "mqtt port too large", "{\"mqtt\": {\"host\": \"b\", \"port\": 65536}}",
+      "t.json:1:32: mqtt.port must be an integer from 1 to 65535" },
+    { "mqtt port a string", "{\"mqtt\": {\"host\": \"b\", \"port\": \"1883\"}}",
+      "t.json:1:32: mqtt.port must be an integer" },
+    { "mqtt qos 3", "{\"mqtt\": {\"host\": \"b\", \"qos\": 3}}",
+      "t.json:1:31: mqtt.qos must be 0, 1 or 2" },
+    { "mqtt qos a real", "{\"mqtt\": {\"host\": \"b\", \"qos\": 1.0}}",
+      "t.json:1:31: mqtt.qos must be 0, 1 or 2" },
+    { "mqtt client_id empty", "{\"mqtt\": {\"host\": \"b\", \"client_id\": \"\"}}",
+      "t.json:1:37: mqtt.client_id must not be empty" },
+    { "mqtt client_id not printable", "{\"mqtt\": {\"host\": \"b\", \"client_id\": \"a\\tb\"}}",
+      "t.json:1:37: mqtt.client_id must be printable ASCII" },
+    { "mqtt username not a string", "{\"mqtt\": {\"host\": \"b\", \"username\": 7}}",
+      "t.json:1:36: mqtt.username must be a string" },
+    { "mqtt password without username", "{\"mqtt\": {\"host\": \"b\", \"password\": \"pw\"}}",
+      "t.json:1:36: mqtt.password needs mqtt.username" },
+    { "mqtt cert without key",
+      "{\"mqtt\": {\"host\": \"b\", \"ca\": \"ca.pem\", \"cert\": \"c.pem\"}}",
+      "t.json:1:48: mqtt.cert and mqtt.key go together" },
+    { "mqtt key without cert",
+      "{\"mqtt\": {\"host\": \"b\", \"ca\": \"ca.pem\", \"key\": \"k.pem\"}}",
+      "t.json:1:47: mqtt.cert and mqtt.key go together" },
+    { "mqtt client certificate without ca",
+      "{\"mqtt\": {\"host\": \"b\", \"cert\": \"c.pem\", \"key\": \"k.pem\"}}",
+      "t.json:1:32: mqtt.cert needs mqtt.ca" },
+    { "mqtt prefix with a wildcard", "{\"mqtt\": {\"host\": \"b\", \"prefix\": \"plant/+/x\"}}",
+      "t.json:1:34: mqtt.prefix must be topic levels separated by /" },
+    { "mqtt prefix with a trailing slash", "{\"mqtt\": {\"host\": \"b\", \"prefix\": \"plant/\"}}",
+      "t.json:1:34: mqtt.prefix must be topic levels separated by /" },
+    { "mqtt prefix with an empty level", "{\"mqtt\": {\"host\": \"b\", \"prefix\": \"a//b\"}}",
+      "t.json:1:34: mqtt.prefix must be topic levels separated by /" },
+    { "mqtt prefix empty", "{\"mqtt\": {\"host\": \"b\", \"prefix\": \"\"}}",
+      "t.json:1:34: mqtt.prefix must not be empty" },
+    { "mqtt types not an array", "{\"mqtt\": {\"host\": \"b\", \"types\": \"JT\"}}",
+      "t.json:1:33: mqtt.types must be an array of frame types" },
+    { "mqtt type unknown", "{\"mqtt\": {\"host\": \"b\", \"types\": [\"JT\", \"XX\"]}}",
+      "t.json:1:40: mqtt.types[1] \"XX\" is not a frame type the robot sends" },
+    { "mqtt type a command", "{\"mqtt\": {\"host\": \"b\", \"types\": [\"SETDO\"]}}",
+      "t.json:1:34: mqtt.types[0] \"SETDO\" is not a frame type the robot sends" },
+    { "mqtt type never published", "{\"mqtt\": {\"host\": \"b\", \"types\": [\"HB\"]}}",
+      "t.json:1:34: mqtt.types[0] \"HB\" is never published" },
+    { "mqtt type listed twice", "{\"mqtt\": {\"host\": \"b\", \"types\": [\"ST\", \"ST\"]}}",
+      "t.json:1:40: mqtt.types[1] \"ST\" is listed twice" },
+    { "mqtt rate not an object", "{\"mqtt\": {\"host\": \"b\", \"rate\": 10}}",
+      "t.json:1:32: mqtt.rate must be an object" },
+    { "mqtt rate zero", "{\"mqtt\": {\"host\": \"b\", \"rate\": {\"JT\": 0}}}",
+      "t.json:1:39: mqtt.rate.JT must be more than 0 and at most 1000 Hz" },
+    { "mqtt rate too high", "{\"mqtt\": {\"host\": \"b\", \"rate\": {\"JT\": 1000.5}}}",
+      "t.json:1:39: mqtt.rate.JT must be more than 0 and at most 1000 Hz" },
+    { "mqtt rate a string", "{\"mqtt\": {\"host\": \"b\", \"rate\": {\"JT\": \"10\"}}}",
+      "t.json:1:39: mqtt.rate.JT must be a number (Hz)" },
+    { "mqtt rate of an unknown type", "{\"mqtt\": {\"host\": \"b\", \"rate\": {\"XY\": 5}}}",
+      "t.json:1:39: mqtt.rate.XY \"XY\" is not a frame type the robot sends" },
+    { "mqtt rate of a type not published",
+      "{\"mqtt\": {\"host\": \"b\", \"types\": [\"ST\"], \"rate\": {\"JT\": 5}}}",
+      "t.json:1:56: mqtt.rate.JT: JT is not published to MQTT (see mqtt.types)" },
+    { "mqtt queue_messages zero", "{\"mqtt\": {\"host\": \"b\", \"queue_messages\": 0}}",
+      "t.json:1:42: mqtt.queue_messages must be an integer from 1 to 100000" },
+    { "mqtt queue_messages too many", "{\"mqtt\": {\"host\": \"b\", \"queue_messages\": 100001}}",
+      "t.json:1:42: mqtt.queue_messages must be an integer from 1 to 100000" },
+    { "mqtt_commands not a bool", "{\"robots\": [{\"name\": \"a\", \"mqtt_commands\": 1}]}",
+      "t.json:1:44: robots[0].mqtt_commands must be true or false" },
+    { "mqtt_commands without an mqtt section",
+      "{\"robots\": [{\"name\": \"a\"}, {\"name\": \"b\", \"mqtt_commands\": true}]}",
+      "t.json:1:59: robots[1].mqtt_commands needs an mqtt section" },
     /* record */
     { "record not a string", "{\"record\": 1}",
       "t.json:1:12: record must be a string" },
@@ -274,7 +354,144 @@ static void test_shipped_cell_example(void **state)
     assert_int_equal(wd->fields[2].count, 3);
     assert_true(wd->fields[3].optional);
     assert_non_null(schema_find(cfg.schema, DIR_OUT, "WDSET", 5));
+    assert_false(weld->mqtt_commands);
+    assert_true(cfg.mqtt.enabled);
+    assert_string_equal(cfg.mqtt.host, "10.20.0.5");
+    assert_int_equal(cfg.mqtt.port, 8883);
+    assert_string_equal(cfg.mqtt.prefix, "plant1/cell2");
+    assert_string_equal(cfg.mqtt.ca, "/etc/rapidbridge/mqtt-ca.pem");
+    assert_int_equal(cfg.mqtt.qos, 1);
     config_free(&cfg);
+}
+
+/* Index of an IN type in the schema (the order mqtt.types/rate use). */
+static unsigned type_at(const struct config *cfg, const char *type)
+{
+    const struct frame_def *d;
+    for (unsigned i = 0; (d = schema_at(cfg->schema, i)) != NULL; i++)
+        if (d->dir == DIR_IN && strcmp(d->type, type) == 0)
+            return i;
+    fail_msg("no IN type %s", type);
+    return 0;
+}
+
+static void test_mqtt_defaults(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"mqtt\": {\"host\": \"broker\"}}";
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    if (config_load_text(&cfg, "t.json", text, sizeof text - 1, err) != 0)
+        fail_msg("%s", err);
+    const struct mqtt_cfg *m = &cfg.mqtt;
+    assert_true(m->enabled);
+    assert_string_equal(m->host, "broker");
+    assert_int_equal(m->port, DEFAULT_MQTT_PORT);
+    assert_int_equal(m->qos, 0);
+    assert_string_equal(m->prefix, DEFAULT_MQTT_PREFIX);
+    assert_int_equal(m->queue_messages, DEFAULT_MQTT_QUEUE);
+    assert_memory_equal(m->client_id, DEFAULT_MQTT_ID_PREFIX, strlen(DEFAULT_MQTT_ID_PREFIX));
+    assert_true(strlen(m->client_id) > strlen(DEFAULT_MQTT_ID_PREFIX));
+    assert_false(m->has_username);
+    assert_false(m->has_password);
+    assert_string_equal(m->ca, "");
+    /* every published IN type, nothing else; no rate cap */
+    static const char *const published[] = { "HI", "JT", "EJ", "PS", "CF", "ST", "IO", "EV", "AK" };
+    for (size_t i = 0; i < sizeof published / sizeof published[0]; i++)
+        assert_true(m->types[type_at(&cfg, published[i])]);
+    assert_false(m->types[type_at(&cfg, "HB")]);
+    const struct frame_def *d;
+    for (unsigned i = 0; (d = schema_at(cfg.schema, i)) != NULL; i++) {
+        if (d->dir == DIR_OUT)
+            assert_false(m->types[i]);
+        assert_true(m->rate[i] == 0);
+    }
+    config_free(&cfg);
+
+    /* No section: MQTT off. */
+    assert_int_equal(config_load_text(&cfg, "t.json", "{}", 2, err), 0);
+    assert_false(cfg.mqtt.enabled);
+    config_free(&cfg);
+}
+
+static void test_mqtt_section(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"frames\": [{\"type\": \"WD\", \"direction\": \"in\", \"fields\": []}],\n"
+        " \"robots\": [{\"name\": \"a\", \"mqtt_commands\": true}, {\"name\": \"b\"}],\n"
+        " \"mqtt\": {\"comment\": \"x\", \"host\": \"::1\", \"port\": 8883, \"client_id\": \"cell-2\",\n"
+        "   \"username\": \"u\", \"password\": \"\", \"ca\": \"/ca\", \"cert\": \"/c\", \"key\": \"/k\",\n"
+        "   \"qos\": 2, \"prefix\": \"plant/cell_2\", \"types\": [\"JT\", \"WD\", \"AK\"],\n"
+        "   \"rate\": {\"JT\": 10, \"WD\": 0.5, \"_AK\": \"no cap\"}, \"queue_messages\": 1}}";
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    if (config_load_text(&cfg, "t.json", text, sizeof text - 1, err) != 0)
+        fail_msg("%s", err);
+    const struct mqtt_cfg *m = &cfg.mqtt;
+    assert_true(config_robot(&cfg, "a")->mqtt_commands);
+    assert_false(config_robot(&cfg, "b")->mqtt_commands);
+    assert_string_equal(m->host, "::1");
+    assert_int_equal(m->port, 8883);
+    assert_string_equal(m->client_id, "cell-2");
+    assert_true(m->has_username);
+    assert_string_equal(m->username, "u");
+    assert_true(m->has_password);
+    assert_string_equal(m->password, "");
+    assert_string_equal(m->ca, "/ca");
+    assert_string_equal(m->cert, "/c");
+    assert_string_equal(m->key, "/k");
+    assert_int_equal(m->qos, 2);
+    assert_string_equal(m->prefix, "plant/cell_2");
+    assert_int_equal(m->queue_messages, 1);
+    unsigned jt = type_at(&cfg, "JT"), wd = type_at(&cfg, "WD"), ak = type_at(&cfg, "AK");
+    unsigned n = 0;
+    for (unsigned i = 0; i < FRAME_TYPES_MAX; i++)
+        n += m->types[i];
+    assert_int_equal(n, 3);
+    assert_true(m->types[jt] && m->types[wd] && m->types[ak]);
+    assert_true(m->rate[jt] == 10);
+    assert_true(m->rate[wd] == 0.5);
+    assert_true(m->rate[ak] == 0);
+    config_free(&cfg);
+}
+
+/* Text members longer than their bound are refused, not cut. */
+static void test_mqtt_lengths(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        size_t max;
+    } cases[] = {
+        { "host", MQTT_HOST_MAX }, { "client_id", MQTT_ID_MAX }, { "username", MQTT_USER_MAX },
+        { "password", MQTT_USER_MAX }, { "ca", MQTT_PATH_MAX }, { "prefix", MQTT_PREFIX_MAX },
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t len = cases[i].max; len <= cases[i].max + 1; len++) {
+            char value[512];
+            memset(value, 'x', len);
+            value[len] = '\0';
+            char text[1200];
+            bool is_host = strcmp(cases[i].key, "host") == 0;
+            bool needs_user = strcmp(cases[i].key, "password") == 0;
+            snprintf(text, sizeof text, "{\"mqtt\": {%s\"%s\": \"%s\"%s}}",
+                     is_host ? "" : "\"host\": \"b\", ", cases[i].key, value,
+                     needs_user ? ", \"username\": \"u\"" : "");
+            struct config cfg;
+            char err[CONFIG_ERR_MAX] = "";
+            int rc = config_load_text(&cfg, "t.json", text, strlen(text), err);
+            int want = len > cases[i].max ? -1 : 0;
+            if (rc != want || (rc < 0 && !strstr(err, "is longer than"))) {
+                print_error("mqtt.%s of %zu bytes: rc %d (%s), want %d\n", cases[i].key, len, rc,
+                            err, want);
+                failures++;
+            }
+            config_free(&cfg);
+        }
+    }
+    assert_int_equal(failures, 0);
 }
 
 /* "comment" and "_..." members are skipped at every level, whatever their
@@ -456,6 +673,9 @@ int main(void)
         cmocka_unit_test(test_shipped_default),
         cmocka_unit_test(test_shipped_cell_example),
         cmocka_unit_test(test_comments_ignored),
+        cmocka_unit_test(test_mqtt_defaults),
+        cmocka_unit_test(test_mqtt_section),
+        cmocka_unit_test(test_mqtt_lengths),
         cmocka_unit_test(test_peer_canonical),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_many_robots),

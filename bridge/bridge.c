@@ -47,6 +47,7 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         net_tune(fd, 0);
+        net_sndbuf(fd, CLIENT_SNDBUF);
         log_debug(&b->log, "client %s connected", peer);
         client_open(b, fd, peer);
     }

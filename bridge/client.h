@@ -35,6 +35,10 @@
 #define CLIENT_WRITE_BUDGET (256 * 1024)
 #define CLIENT_HARD_FACTOR 2
 #define CLIENT_IOV_MAX 64
+/* Kernel send buffer per client. Loopback would otherwise grant megabytes
+ * to a client that stopped reading, memory no queue limit accounts for and
+ * that delays its DROPPED notice. */
+#define CLIENT_SNDBUF (256 * 1024)
 
 struct client {
     struct bridge *b;

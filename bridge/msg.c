@@ -8,7 +8,7 @@
 /* Most messages fit; a larger one is dumped a second time into its own size. */
 #define MSG_DUMP_STACK 4096
 
-struct msg *msg_new(const char *text, size_t len, bool stream)
+struct msg *msg_alloc(size_t len, bool stream)
 {
     struct msg *m = malloc(sizeof *m + len + 1);
     if (!m)
@@ -16,8 +16,15 @@ struct msg *msg_new(const char *text, size_t len, bool stream)
     m->refs = 1;
     m->stream = stream;
     m->len = len + 1;
-    memcpy(m->data, text, len);
     m->data[len] = '\n';
+    return m;
+}
+
+struct msg *msg_new(const char *text, size_t len, bool stream)
+{
+    struct msg *m = msg_alloc(len, stream);
+    if (m)
+        memcpy(m->data, text, len);
     return m;
 }
 
@@ -29,17 +36,11 @@ struct msg *msg_from_json(const json_t *j, bool stream)
         return NULL;
     if (n <= sizeof buf)
         return msg_new(buf, n, stream);
-    struct msg *m = malloc(sizeof *m + n + 1);
-    if (!m)
-        return NULL;
-    if (json_dumpb(j, m->data, n, RB_JSON_FLAGS) != n) {
+    struct msg *m = msg_alloc(n, stream);
+    if (m && json_dumpb(j, m->data, n, RB_JSON_FLAGS) != n) {
         free(m);
         return NULL;
     }
-    m->refs = 1;
-    m->stream = stream;
-    m->data[n] = '\n';
-    m->len = n + 1;
     return m;
 }
 

@@ -21,6 +21,8 @@ struct msg {
 
 /* Copies text and appends LF. NULL when out of memory. */
 struct msg *msg_new(const char *text, size_t len, bool stream);
+/* Room for len bytes of text plus LF, which the caller fills in. */
+struct msg *msg_alloc(size_t len, bool stream);
 /* Dumps j compactly (RB_JSON_FLAGS) plus LF. NULL when out of memory. */
 struct msg *msg_from_json(const json_t *j, bool stream);
 

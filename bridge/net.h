@@ -30,6 +30,9 @@ void net_format(const struct sockaddr_storage *sa, int with_port, char out[ADDR_
  * spelling; an IPv4-mapped IPv6 peer matches its IPv4 form)? */
 int net_peer_matches(const struct sockaddr_storage *sa, const char *numeric);
 
+/* Cap the kernel's send buffer for fd. */
+void net_sndbuf(int fd, int bytes);
+
 /* TCP_NODELAY, and for robot links keepalive probes after idle_s seconds. */
 void net_tune(int fd, int keepalive_idle_s);
 

@@ -1,9 +1,11 @@
 #include "request.h"
 
 #include "mqtt.h"
+#include "render.h"
 #include "robot.h"
 #include "send.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A reply object with class and the request's id. */
@@ -78,27 +80,54 @@ static void req_robots(struct client *c, const json_t *req, const json_t *id)
     reply_send(c, j);
 }
 
+/* The STATE reply is spliced from text: the stored FRAME lines go in as
+ * they were sent, never parsed or rendered again. */
 static void req_state(struct client *c, const json_t *req, const json_t *id)
 {
     struct robot *r = robot_member(c, req, id);
     if (!r)
         return;
-    json_t *j = reply_new("STATE", id);
-    json_t *frames = json_object();
-    if (!j || !frames) {
-        json_decref(frames);
-        json_decref(j);
+    json_t *head = reply_new("STATE", id);
+    if (!head)
         return;
-    }
-    json_object_set_new(j, "robot", json_string(r->cfg->name));
-    json_object_set_new(j, "connected", json_boolean(r->link != NULL));
+    json_object_set_new(head, "robot", json_string(r->cfg->name));
+    json_object_set_new(head, "connected", json_boolean(r->link != NULL));
+    char *head_text = json_dumps(head, RB_JSON_FLAGS);
+    char *io_text = json_dumps(r->io, RB_JSON_FLAGS);
+    json_decref(head);
+    const struct schema *s = c->b->cfg.schema;
     const struct frame_def *d;
-    for (unsigned i = 0; (d = schema_at(c->b->cfg.schema, i)) != NULL; i++)
-        if (r->latest[i])
-            json_object_set(frames, d->type, r->latest[i]);
-    json_object_set_new(j, "frames", frames);
-    json_object_set(j, "io", r->io);
-    reply_send(c, j);
+    size_t len = 0;
+    if (head_text && io_text) {
+        len = strlen(head_text) + strlen(",\"frames\":{},\"io\":") + strlen(io_text);
+        for (unsigned i = 0; (d = schema_at(s, i)) != NULL; i++)
+            if (r->latest[i])
+                len += strlen(d->type) + 4 + r->latest[i]->len;
+    }
+    struct msg *m = len ? msg_alloc(len, false) : NULL;
+    if (m) {
+        char *p = m->data;
+        size_t hl = strlen(head_text) - 1; /* without its closing brace */
+        memcpy(p, head_text, hl);
+        p += hl;
+        p += sprintf(p, ",\"frames\":{");
+        const char *sep = "";
+        for (unsigned i = 0; (d = schema_at(s, i)) != NULL; i++) {
+            if (!r->latest[i])
+                continue;
+            p += sprintf(p, "%s\"%s\":", sep, d->type);
+            memcpy(p, r->latest[i]->data, r->latest[i]->len - 1);
+            p += r->latest[i]->len - 1;
+            sep = ",";
+        }
+        p += sprintf(p, "},\"io\":%s}", io_text);
+        m->len = (size_t)(p - m->data) + 1;
+        *p = '\n';
+        client_push(c, m);
+        msg_unref(m);
+    }
+    free(head_text);
+    free(io_text);
 }
 
 static void req_stats(struct client *c, const json_t *req, const json_t *id)

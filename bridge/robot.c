@@ -88,7 +88,7 @@ void robot_remove(struct robot *r, const char *reason)
         link_close(r->link, reason);
     commands_fail_all(r, "robot_offline", reason);
     for (unsigned t = 0; r->latest && t < FRAME_TYPES_MAX; t++)
-        json_decref(r->latest[t]);
+        msg_unref(r->latest[t]);
     free(r->latest);
     r->latest = NULL;
     json_decref(r->io);
@@ -486,15 +486,14 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
         robot_on_io(r, fv);
     if (!fv->def->publish)
         return;
-    json_t *j = frame_render(fv, r->cfg->name, now);
-    struct msg *m = j ? msg_from_json(j, true) : NULL;
-    if (!m) {
-        json_decref(j);
+    char text[FRAME_TEXT_MAX];
+    size_t n = frame_render_text(fv, r->cfg->name, now, text, sizeof text);
+    struct msg *m = n ? msg_new(text, n, true) : NULL;
+    if (!m)
         return;
-    }
     unsigned ti = type_index(b->cfg.schema, fv->def);
-    json_decref(r->latest[ti]);
-    r->latest[ti] = j;
+    msg_unref(r->latest[ti]);
+    r->latest[ti] = msg_ref(m);
     hub_publish_frame(b, r->index, ti, m);
     mqtt_frame(b, r->index, fv->def, m);
     msg_unref(m);

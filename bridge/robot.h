@@ -80,7 +80,7 @@ struct robot {
     uint64_t errors[FRAME_ERR_COUNT];
     uint64_t errors_unlogged;
     double last_err_log;
-    json_t **latest;            /* per schema index, FRAME objects, owned */
+    struct msg **latest;        /* per schema index, the FRAME text sent; a reference each */
     json_t *io;                 /* name -> value, owned */
 
     uint32_t next_seq;

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void check_direct_text(const struct frame_values *v, const char *ref, size_t ref_len);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -201,6 +203,7 @@ static void decode_render(const char *line, size_t len)
             CHECK(json_dumpb(o, text, n, RB_JSON_FLAGS) == n);
         }
         CHECK(memchr(text, '\n', n) == NULL); /* one object per line */
+        check_direct_text(&v, text, n);
         json_error_t jerr;
         json_t *back = json_loadb(text, n, 0, &jerr);
         CHECK(back != NULL);
@@ -210,6 +213,25 @@ static void decode_render(const char *line, size_t len)
             free(text);
         json_decref(o);
     }
+}
+
+/* The daemon's direct writer must give jansson's text byte for byte, with
+ * only "time" written to the microsecond. */
+static void check_direct_text(const struct frame_values *v, const char *ref, size_t ref_len)
+{
+    static char direct[FRAME_TEXT_MAX], want[FRAME_TEXT_MAX + 64];
+    size_t n = frame_render_text(v, "rob1", 1764101234.123456, direct, sizeof direct);
+    CHECK(n > 0);
+    const char *key = "\"time\":";
+    const char *t = memmem(ref, ref_len, key, strlen(key));
+    CHECK(t != NULL);
+    t += strlen(key);
+    size_t head = (size_t)(t - ref), tail_at = head;
+    while (tail_at < ref_len && ref[tail_at] != ',' && ref[tail_at] != '}')
+        tail_at++;
+    int w = snprintf(want, sizeof want, "%.*s1764101234.123456%.*s", (int)head, ref,
+                     (int)(ref_len - tail_at), ref + tail_at);
+    CHECK(w > 0 && (size_t)w == n && memcmp(want, direct, n) == 0);
 }
 
 static int on_line(void *ctx, const char *line, size_t len)

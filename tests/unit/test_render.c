@@ -5,6 +5,9 @@
  */
 #include "testutil.h"
 
+#include <math.h>
+#include <stdio.h>
+
 struct render_case {
     const char *name;
     const char *robot;
@@ -66,10 +69,28 @@ static const struct render_case render_cases[] = {
       ENV("AK", 99999) "\"ack\":0,\"status\":\"OK\"}" },
     { "seq with leading zeros", "rob1", T0, "IO,00012,a,0",
       ENV("IO", 12) "\"name\":\"a\",\"value\":0.0}" },
+    { "reals from the robot's digits", "rob1", T0, "JT,1,12.50,007.5,-0.00,+0,0.0001,-.5",
+      ENV("JT", 1) "\"joints\":[12.5,7.5,-0.0,0.0,0.0001,-0.5]}" },
+    { "reals at the edge of plain notation", "rob1", T0,
+      "JT,1,0.00001,123456789012345,1234567890123456,0.123456789012345,0.1234567890123456,99999.9",
+      ENV("JT", 1) "\"joints\":[1e-5,123456789012345.0,1.23456789012346e15,0.123456789012345,"
+                   "0.123456789012346,99999.9]}" },
     { "robot and time from the caller", "cell_2", 1764101234.25, "IO,1,a,1",
       "{\"class\":\"FRAME\",\"robot\":\"cell_2\",\"type\":\"IO\",\"seq\":1,"
       "\"time\":1764101234.25,\"name\":\"a\",\"value\":1.0}" },
 };
+
+/* jansson's text with its "time" replaced by frame_render_text's form. */
+static void time_spliced(const char *json, double time, char *out, size_t cap)
+{
+    const char *t = strstr(json, "\"time\":");
+    assert_non_null(t);
+    t += strlen("\"time\":");
+    const char *rest = t + strcspn(t, ",}");
+    long long us = llround(time * 1e6);
+    snprintf(out, cap, "%.*s%lld.%06lld%s", (int)(t - json), json, us / 1000000, us % 1000000,
+             rest);
+}
 
 static void test_render_table(void **state)
 {
@@ -83,6 +104,43 @@ static void test_render_table(void **state)
         free(got);
     }
     assert_int_equal(failures, 0);
+}
+
+/* The daemon's direct writer gives jansson's text, time aside. */
+static void test_render_text_matches_jansson(void **state)
+{
+    const struct schema *s = *state;
+    int failures = 0;
+    for (size_t i = 0; i < TU_LEN(render_cases); i++) {
+        const struct render_case *c = &render_cases[i];
+        struct frame_values fv;
+        struct decode_error de;
+        assert_int_equal(frame_decode(s, DIR_IN, c->line, strlen(c->line), &fv, &de), 0);
+        char want[4096], got[FRAME_TEXT_MAX];
+        time_spliced(c->json, c->time, want, sizeof want);
+        size_t n = frame_render_text(&fv, c->robot, c->time, got, sizeof got);
+        got[n] = '\0';
+        TU_CHECK(failures, c->name, n > 0 && strcmp(got, want) == 0, "\n  want %s\n  got  %s",
+                 want, got);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Microseconds survive, and a buffer too small gives 0, never a cut line. */
+static void test_render_text_time_and_bounds(void **state)
+{
+    const struct schema *s = *state;
+    struct frame_values fv;
+    struct decode_error de;
+    const char *line = "IO,1,a,1";
+    assert_int_equal(frame_decode(s, DIR_IN, line, strlen(line), &fv, &de), 0);
+    char out[FRAME_TEXT_MAX];
+    size_t n = frame_render_text(&fv, "rob1", 1764101234.123456, out, sizeof out);
+    out[n] = '\0';
+    assert_non_null(strstr(out, "\"time\":1764101234.123456,"));
+    for (size_t cap = 0; cap < n; cap++)
+        assert_int_equal(frame_render_text(&fv, "rob1", 1764101234.123456, out, cap), 0);
+    assert_int_equal(frame_render_text(&fv, "rob1", 1764101234.123456, out, n), n);
 }
 
 /* Every built-in published IN type is in the table above. */
@@ -163,6 +221,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_render_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_text_matches_jansson, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_text_time_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_builtin_in_type_rendered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_member_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_owns_its_strings, setup, teardown),

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,18 +69,24 @@ static int port_after(const char *log, const char *what)
 int child_start_daemon(const char *bin, const char *config, const char *log_path,
                        struct daemon_child *d, char err[CHILD_ERR_MAX])
 {
+    /* Emptied before the fork: the old run's ports must not be read back. */
+    int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log < 0) {
+        snprintf(err, CHILD_ERR_MAX, "%s: %s", log_path, strerror(errno));
+        return -1;
+    }
     pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, CHILD_ERR_MAX, "fork: %s", strerror(errno));
+        close(log);
         return -1;
     }
     if (pid == 0) {
         die_with_parent(parent);
-        int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_RDWR);
-        if (log < 0 || null < 0)
+        if (null < 0)
             _exit(126);
         dup2(null, 0);
         dup2(null, 1);
@@ -87,6 +94,7 @@ int child_start_daemon(const char *bin, const char *config, const char *log_path
         execl(bin, bin, "-c", config, (char *)NULL);
         _exit(127);
     }
+    close(log);
     d->pid = pid;
     static const char robots[] = "listening for robots on ";
     static const char clients[] = "listening for clients on ";
@@ -137,6 +145,14 @@ void child_stop(pid_t pid)
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+}
+
+int child_pin(pid_t pid, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(pid, sizeof set, &set);
 }
 
 double child_cpu_ms(pid_t pid)

@@ -39,6 +39,9 @@ pid_t child_fork(int (*fn)(void *), void *arg);
 
 void child_stop(pid_t pid);
 
+/* Keep a process (0 = this one) on one CPU. 0, or -1 (e.g. no such CPU). */
+int child_pin(pid_t pid, int cpu);
+
 double child_cpu_ms(pid_t pid);
 double child_sched_ms(pid_t pid);
 double child_hwm_mib(pid_t pid);

@@ -13,15 +13,22 @@
  *  - LOAD_PACED: JT at rate_hz for `seconds`, one write per frame (timerfd);
  *  - LOAD_IDLE:  HB at rate_hz for `seconds`, nothing published.
  * then wait until every healthy client has every frame, or nothing arrived
- * for LOAD_DRAIN_IDLE s. Stalled clients read their handshake and HI, then
- * never read again (their receive buffer is shrunk to LOAD_STALLED_RCVBUF).
+ * for LOAD_DRAIN_IDLE s.
+ *
+ * Stalled clients read their handshake and HI, then never read again (their
+ * receive buffer is shrunk to LOAD_STALLED_RCVBUF). They connect before the
+ * healthy ones, and the robot first floods a prefill that only they watch,
+ * until the target holds all it will for them and drops the rest (the
+ * bridge: STATS shows drops); the healthy clients connect after it, so the
+ * measured stream runs with the stalled ones already at their limit.
  *
  * Latency: every JT frame carries its send time in its first joint (ms since
- * the run's epoch, 3 decimals; realistic length, ~55 bytes), read back from
- * the FRAME's "joints" or the raw line; one sample per frame per healthy
- * client, from just before the robot's write to just after the client's
- * read returned it. Both sides share this process, so a client read late
- * because the bench was busy adds to the figure, for either target alike.
+ * the run's epoch, written as RAPID's NumToStr(v, 3) would; ~55 bytes per
+ * frame, realistic), read back from the FRAME's "joints" or the raw line;
+ * one sample per frame per healthy client, from just before the robot's
+ * write to just after the client's read returned it. Both sides share this
+ * process, so a client read late because the bench was busy adds to the
+ * figure, for either target alike.
  *
  * The target process is measured over the stream and drain only (not the
  * connection set-up): CPU from /proc, and its peak RSS at the end. Against
@@ -57,9 +64,12 @@ struct load_result {
     double thr;             /* frames/s that reached the slowest healthy client */
     double deliv_min;       /* healthy clients: least received/sent, 0..1 */
     double deliv_avg;
+    uint64_t missing;       /* frames the healthy clients never received */
     uint64_t told_dropped;  /* sum of DROPPED counts the healthy clients got */
     uint64_t stalled_got;   /* frames the stalled clients received in total */
-    long long stats_drops;  /* bridge STATS "drops"; -1 for the relay */
+    long long stats_drops;  /* bridge STATS "drops" at the end; -1 for the relay */
+    long long stalled_drops; /* bridge: drops during the stream itself (the stalled
+                              * clients' share); -1 for the relay or without them */
     size_t samples;
     double p50_ms, p99_ms, max_ms;
     double cpu_ms;          /* target: utime+stime over stream and drain */

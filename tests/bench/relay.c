@@ -46,7 +46,7 @@ static const char tags[TAGS];
 
 static int listen_loopback(uint16_t *port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -1;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -268,30 +268,50 @@ static int relay_main(void *arg)
     }
 }
 
+/* In the forked child: run this program again as the relay. */
+static int exec_relay(void *arg)
+{
+    const struct relay *r = arg;
+    char rfd[16], cfd[16], q[32];
+    snprintf(rfd, sizeof rfd, "%d", r->robot_lfd);
+    snprintf(cfd, sizeof cfd, "%d", r->client_lfd);
+    snprintf(q, sizeof q, "%zu", r->queue_bytes);
+    execl("/proc/self/exe", "bench-relay", RELAY_ARG, rfd, cfd, q, (char *)NULL);
+    return 127;
+}
+
+int relay_main_args(int argc, char **argv)
+{
+    if (argc != 5 || strcmp(argv[1], RELAY_ARG) != 0)
+        return 0;
+    struct relay *r = calloc(1, sizeof *r);
+    if (!r)
+        exit(1);
+    r->robot_lfd = atoi(argv[2]);
+    r->client_lfd = atoi(argv[3]);
+    r->queue_bytes = strtoull(argv[4], NULL, 10);
+    r->robot_fd = -1;
+    exit(relay_main(r));
+}
+
 int relay_start(size_t queue_bytes, struct relay_child *rc, char err[RELAY_ERR_MAX])
 {
-    struct relay *r = calloc(1, sizeof *r);
-    if (!r) {
-        snprintf(err, RELAY_ERR_MAX, "out of memory");
-        return -1;
-    }
-    r->queue_bytes = queue_bytes;
-    r->robot_fd = -1;
-    r->robot_lfd = listen_loopback(&rc->robot_port);
-    r->client_lfd = listen_loopback(&rc->client_port);
-    if (r->robot_lfd < 0 || r->client_lfd < 0) {
+    struct relay r = {.queue_bytes = queue_bytes, .robot_fd = -1};
+    /* Inherited across exec: no close-on-exec on the listeners. */
+    r.robot_lfd = listen_loopback(&rc->robot_port);
+    r.client_lfd = listen_loopback(&rc->client_port);
+    if (r.robot_lfd < 0 || r.client_lfd < 0) {
         snprintf(err, RELAY_ERR_MAX, "relay listen: %s", strerror(errno));
         rc->pid = -1;
     } else {
-        rc->pid = child_fork(relay_main, r);
+        rc->pid = child_fork(exec_relay, &r);
         if (rc->pid < 0)
             snprintf(err, RELAY_ERR_MAX, "fork: %s", strerror(errno));
     }
     /* The child has its own copies; the parent keeps nothing of the relay. */
-    if (r->robot_lfd >= 0)
-        close(r->robot_lfd);
-    if (r->client_lfd >= 0)
-        close(r->client_lfd);
-    free(r);
+    if (r.robot_lfd >= 0)
+        close(r.robot_lfd);
+    if (r.client_lfd >= 0)
+        close(r.client_lfd);
     return rc->pid < 0 ? -1 : 0;
 }

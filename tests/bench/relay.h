@@ -29,7 +29,14 @@ struct relay_child {
     uint16_t robot_port, client_port;
 };
 
-/* 0, or -1 with err. */
+/* 0, or -1 with err. The child re-executes this program (/proc/self/exe)
+ * with RELAY_ARG first, so its memory figures are its own, not a copy of
+ * the bench's: the program's main() must start with relay_main_args(). */
 int relay_start(size_t queue_bytes, struct relay_child *rc, char err[RELAY_ERR_MAX]);
+
+#define RELAY_ARG "--relay-child"
+/* argv = {prog, RELAY_ARG, robot listen fd, client listen fd, queue bytes}:
+ * runs the relay and never returns. Anything else: returns 0 at once. */
+int relay_main_args(int argc, char **argv);
 
 #endif

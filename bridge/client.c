@@ -243,7 +243,7 @@ void client_flush(struct client *c)
         client_close(c);
         return;
     }
-    if (c->closing && c->q_count == 0) {
+    if (c->q_count == 0 && (c->closing || (c->input_closed && !robots_owe(c->b, c)))) {
         client_close(c);
         return;
     }
@@ -340,6 +340,16 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     ssize_t n = read(c->fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
+    if (n == 0 && !c->watching) {
+        /* Half-closed after its requests: the replies and ACKs still due go
+         * out first. (A watcher that closes is gone: nothing would ever
+         * write to it to find out.) */
+        log_debug(&c->b->log, "client %s: end of input", c->peer);
+        c->input_closed = true;
+        ev_io_stop(c->b->loop, &c->rio);
+        mark_dirty(c);
+        return;
+    }
     if (n <= 0) {
         log_debug(&c->b->log, "client %s: gone", c->peer);
         client_close(c);

@@ -16,6 +16,11 @@
  *    behind a client that does not read) closes the connection.
  * A message is queued whole or not at all, so a client never sees half a line.
  *
+ * A client that half-closes after its requests ("echo ... | nc") is not cut
+ * off: it still gets its replies, and its ACKs when the robot answers, and
+ * is closed once nothing is left for it. A watcher that closes is closed
+ * at once.
+ *
  * Ownership: clients belong to the bridge's list; client_close() unlinks and
  * frees one (its queue references are released).
  */
@@ -47,6 +52,7 @@ struct client {
     bool dirty;
     bool closing;                  /* close once the queue is written */
     bool doomed;                   /* close at the next flush, queue or not */
+    bool input_closed;             /* the client half-closed: answer, then close */
     int fd;
     ev_io rio, wio;
     char peer[ADDR_TEXT_MAX];

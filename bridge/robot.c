@@ -620,6 +620,20 @@ static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     command_start_next(r);
 }
 
+bool robots_owe(const struct bridge *b, const void *ctx)
+{
+    for (unsigned i = 0; i < b->nrobots; i++) {
+        const struct robot *r = &b->robots[i];
+        for (int k = 0; k < CMD_SLOTS; k++)
+            if (r->inflight[k] && r->inflight[k]->to.fn && r->inflight[k]->to.ctx == ctx)
+                return true;
+        for (const struct command_req *cmd = r->queue; cmd; cmd = cmd->next)
+            if (cmd->to.fn && cmd->to.ctx == ctx)
+                return true;
+    }
+    return false;
+}
+
 void robots_forget(struct bridge *b, const void *ctx)
 {
     for (unsigned i = 0; i < b->nrobots; i++) {

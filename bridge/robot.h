@@ -109,6 +109,9 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents);
 /* Close every link (LINK down with reason) and pending connection. */
 void robots_close_all(struct bridge *b, const char *reason);
 
+/* Does any robot still owe this asker (reply_to.ctx) an answer? */
+bool robots_owe(const struct bridge *b, const void *ctx);
+
 /* An asker (reply_to.ctx) went away: its pending commands lose their addressee. */
 void robots_forget(struct bridge *b, const void *ctx);
 

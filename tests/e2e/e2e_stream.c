@@ -690,6 +690,39 @@ static void test_shutdown_bye(void **state)
     daemon_stop(state);
 }
 
+/* "echo request | nc": a client that half-closes after its request still
+ * gets every reply, a command's ACK included, and is then closed. */
+static void test_half_closed_client_gets_replies(void **state)
+{
+    struct daemon *d = daemon_start(state,
+        "{\"robots\":[{\"name\":\"rob1\",\"commands\":[\"PING\"]}]}");
+    int rob = robot_hello(d, "rob1");
+    struct client *c = client_connect(d);
+    client_send(c, "{\"cmd\":\"version\",\"id\":1}\n{\"cmd\":\"send\",\"robot\":\"rob1\","
+                   "\"type\":\"PING\",\"id\":2}");
+    assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+    json_t *v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    assert_int_equal(json_int_member(v, "id"), 1);
+    json_decref(v);
+    char got[64];
+    ssize_t n = 0;
+    for (int i = 0; i < 100 && n <= 0; i++) {
+        n = recv(rob, got, sizeof got - 1, MSG_DONTWAIT);
+        if (n <= 0)
+            daemon_sleep(d, 20);
+    }
+    assert_true(n > 0);
+    got[n] = '\0';
+    assert_string_equal(got, "PING,1\n");
+    daemon_sleep(d, 300); /* the client waits with its input closed */
+    robot_send(d, rob, "AK,2,1,OK\n");
+    json_t *ack = client_expect_class(c, "ACK", HARNESS_RECV_MS);
+    assert_int_equal(json_int_member(ack, "id"), 2);
+    json_decref(ack);
+    assert_true(client_wait_closed(c, HARNESS_RECV_MS));
+    daemon_stop(state);
+}
+
 static void test_simulator_streams(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
@@ -729,6 +762,7 @@ int main(void)
         cmocka_unit_test_teardown(test_line_too_long, daemon_teardown),
         cmocka_unit_test_teardown(test_busy, daemon_teardown),
         cmocka_unit_test_teardown(test_shutdown_bye, daemon_teardown),
+        cmocka_unit_test_teardown(test_half_closed_client_gets_replies, daemon_teardown),
         cmocka_unit_test_teardown(test_simulator_streams, daemon_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,12 +164,10 @@ struct reply_to client_reply_to(struct client *c)
 
 void client_error(struct client *c, const json_t *id, const char *code, const char *fmt, ...)
 {
-    char text[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    json_t *j = reply_error_vnew(id, code, fmt, ap);
     va_end(ap);
-    json_t *j = reply_error_new(id, code, "%s", text);
     if (j)
         client_reply(c, j);
     json_decref(j);

@@ -336,12 +336,10 @@ __attribute__((format(printf, 5, 6)))
 static void command_error(struct mqtt *mq, const char *robot, const json_t *id, const char *code,
                           const char *fmt, ...)
 {
-    char text[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    json_t *j = reply_error_vnew(id, code, fmt, ap);
     va_end(ap);
-    json_t *j = reply_error_new(id, code, "%s", text);
     if (j)
         ack_to(mq, robot, j);
     json_decref(j);

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static json_t *error_new(const json_t *id, const char *code, const char *fmt, va_list ap)
+json_t *reply_error_vnew(const json_t *id, const char *code, const char *fmt, va_list ap)
 {
     char text[256];
     vsnprintf(text, sizeof text, fmt, ap);
@@ -17,20 +17,11 @@ static json_t *error_new(const json_t *id, const char *code, const char *fmt, va
     return j;
 }
 
-json_t *reply_error_new(const json_t *id, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    json_t *j = error_new(id, code, fmt, ap);
-    va_end(ap);
-    return j;
-}
-
 void reply_error(struct reply_to to, const json_t *id, const char *code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    json_t *j = error_new(id, code, fmt, ap);
+    json_t *j = reply_error_vnew(id, code, fmt, ap);
     va_end(ap);
     if (j)
         to.fn(to.ctx, j);

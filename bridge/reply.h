@@ -9,6 +9,7 @@
 #define RB_REPLY_H
 
 #include <jansson.h>
+#include <stdarg.h>
 
 typedef void reply_fn(void *ctx, const json_t *reply);
 
@@ -18,8 +19,8 @@ struct reply_to {
 };
 
 /* {"class":"ERROR","id":id,"code":code,"message":...}: a new reference, or NULL. */
-json_t *reply_error_new(const json_t *id, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+json_t *reply_error_vnew(const json_t *id, const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Build an ERROR and deliver it to `to`. */
 void reply_error(struct reply_to to, const json_t *id, const char *code, const char *fmt, ...)

@@ -63,15 +63,34 @@ static void write_file(const char *path, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-static void run_case(void **state, const struct reload_case *t)
+/* Start the daemon on a configuration file of our own, which the test
+ * rewrites before SIGHUP (the harness removes its own file after start). */
+static struct daemon *start_with_file(void **state, const char *text, char path[27])
 {
-    char path[] = "/tmp/rb-reload-XXXXXX.json";
+    strcpy(path, "/tmp/rb-reload-XXXXXX.json");
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
     close(fd);
-    write_file(path, t->before);
+    write_file(path, text);
     const char *extra[] = {"-c", path, NULL};
-    struct daemon *d = daemon_start_args(state, t->before, extra);
+    return daemon_start_args(state, text, extra);
+}
+
+/* A watcher of rob2's JT, once rob2 is linked; returns rob2's socket. */
+static int watch_rob2(struct daemon *d, struct client **w)
+{
+    *w = client_connect(d);
+    json_decref(client_request(*w, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
+                               "WATCH", NULL));
+    int rob2 = robot_hello(d, "rob2");
+    json_decref(client_wait_class(*w, "LINK", WAIT_MS, NULL));
+    return rob2;
+}
+
+static void run_case(void **state, const struct reload_case *t)
+{
+    char path[27];
+    struct daemon *d = start_with_file(state, t->before, path);
 
     struct client *w = client_connect(d);
     json_decref(client_request(w, "{\"cmd\":\"watch\",\"types\":[\"HI\"]}", "WATCH", NULL));
@@ -160,19 +179,11 @@ static void test_reload_cases(void **state)
 /* Watch filters follow robots by name when indices move. */
 static void test_reload_keeps_watch_filters(void **state)
 {
-    char path[] = "/tmp/rb-reload-XXXXXX.json";
-    int fd = mkstemps(path, 5);
-    assert_true(fd >= 0);
-    close(fd);
-    const char *before = "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}";
-    write_file(path, before);
-    const char *extra[] = {"-c", path, NULL};
-    struct daemon *d = daemon_start_args(state, before, extra);
-    struct client *w = client_connect(d);
-    json_decref(client_request(w, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
-                               "WATCH", NULL));
-    int rob2 = robot_hello(d, "rob2");
-    json_decref(client_wait_class(w, "LINK", WAIT_MS, NULL));
+    char path[27];
+    struct daemon *d =
+        start_with_file(state, "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}", path);
+    struct client *w;
+    int rob2 = watch_rob2(d, &w);
 
     /* rob1 goes away: rob2 moves from index 1 to index 0. */
     write_file(path, "{\"robots\":[{\"name\":\"rob2\"},{\"name\":\"rob3\"}]}");
@@ -194,19 +205,11 @@ static void test_reload_keeps_watch_filters(void **state)
  * the same reload: its watchers still get the LINK down. */
 static void test_reload_moved_robot_link_down(void **state)
 {
-    char path[] = "/tmp/rb-reload-XXXXXX.json";
-    int fd = mkstemps(path, 5);
-    assert_true(fd >= 0);
-    close(fd);
-    const char *before = "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}";
-    write_file(path, before);
-    const char *extra[] = {"-c", path, NULL};
-    struct daemon *d = daemon_start_args(state, before, extra);
-    struct client *w = client_connect(d);
-    json_decref(client_request(w, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
-                               "WATCH", NULL));
-    int rob2 = robot_hello(d, "rob2");
-    json_decref(client_wait_class(w, "LINK", WAIT_MS, NULL));
+    char path[27];
+    struct daemon *d =
+        start_with_file(state, "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}", path);
+    struct client *w;
+    int rob2 = watch_rob2(d, &w);
     write_file(path, "{\"robots\":[{\"name\":\"rob2\",\"peer\":\"127.0.0.2\"}]}");
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     json_t *down = client_wait_class(w, "LINK", WAIT_MS, NULL);

@@ -400,6 +400,8 @@ static void on_message(void *ctx, const struct mosquitto_message *msg)
         return;
     }
     const json_t *id = json_object_get(req, "id");
+    if (json_is_null(id))
+        id = NULL; /* as on the JSON socket: no reply carries a null */
     const json_t *named = json_object_get(req, "robot");
     struct robot *r = bridge_robot(b, name);
     struct mq_robot *mr = r ? robot_of(mq, name) : NULL;

@@ -100,17 +100,26 @@ int bridge_reload(struct bridge *b)
     struct config old = b->cfg;
     struct robot *old_robots = b->robots;
     unsigned nold = b->nrobots;
-    int moved[ROBOTS_MAX];
+    int moved[ROBOTS_MAX]; /* new index, -1 not yet placed, -2 removed */
     for (unsigned i = 0; i < ROBOTS_MAX; i++)
         moved[i] = -1;
     /* The running robots point into b->cfg, which is about to be replaced. */
     for (unsigned i = 0; i < nold; i++)
         old_robots[i].cfg = &old.robots[i];
+    /* Removed robots go first, while every robot is still in its old place:
+     * LINK down reaches their watchers (and MQTT) under their old index. */
+    for (unsigned i = 0; i < nold; i++) {
+        if (config_robot(&next, old_robots[i].cfg->name))
+            continue;
+        log_info(&b->log, "reload: robot %s removed", old_robots[i].cfg->name);
+        robot_remove(&old_robots[i], "removed from the configuration");
+        moved[i] = -2;
+    }
     b->cfg = next;
     for (unsigned j = 0; j < b->cfg.nrobots; j++) {
         const struct robot_cfg *rc = &b->cfg.robots[j];
         unsigned i = 0;
-        while (i < nold && (moved[i] >= 0 || strcmp(old_robots[i].cfg->name, rc->name) != 0))
+        while (i < nold && (moved[i] != -1 || strcmp(old_robots[i].cfg->name, rc->name) != 0))
             i++;
         if (i == nold) {
             robot_init(b, &fresh[j], rc, j);
@@ -121,18 +130,12 @@ int bridge_reload(struct bridge *b)
         robot_move(&fresh[j], &old_robots[i], rc, j);
         moved[i] = (int)j;
     }
-    /* Removed robots say LINK down to their watchers under their old index,
-     * before the filters move to the new indices. */
-    for (unsigned i = 0; i < nold; i++) {
-        if (moved[i] >= 0)
-            continue;
-        log_info(&b->log, "reload: robot %s removed", old_robots[i].cfg->name);
-        robot_remove(&old_robots[i], "removed from the configuration");
-    }
     b->robots = fresh;
     b->nrobots = b->cfg.nrobots;
     remap_watchers(b, moved, nold);
     free(old_robots);
+    for (unsigned j = 0; j < b->nrobots; j++)
+        robot_set_idle(&b->robots[j], b->cfg.limits.idle_timeout);
     /* Only now: LINK down goes out under the robot's new index. */
     for (unsigned j = 0; j < b->nrobots; j++) {
         struct robot *r = &b->robots[j];

@@ -124,6 +124,14 @@ void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cf
     memset(from, 0, sizeof *from);
 }
 
+void robot_set_idle(struct robot *r, double idle_timeout)
+{
+    if (!r->link || r->link->timer.repeat == idle_timeout)
+        return;
+    r->link->timer.repeat = idle_timeout;
+    ev_timer_again(r->b->loop, &r->link->timer);
+}
+
 bool robot_link_from(const struct robot *r, const char *peer)
 {
     return r->link && net_peer_matches(&r->link->sa, peer);

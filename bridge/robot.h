@@ -101,6 +101,8 @@ int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, u
 void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index);
 void robot_remove(struct robot *r, const char *reason);
 void robot_disconnect(struct robot *r, const char *reason);
+/* A new idle timeout for the robot's live link, counted from now. */
+void robot_set_idle(struct robot *r, double idle_timeout);
 /* Is the robot linked from this numeric address? */
 bool robot_link_from(const struct robot *r, const char *peer);
 void robots_free(struct bridge *b);

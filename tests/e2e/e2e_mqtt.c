@@ -625,6 +625,46 @@ static void test_offline_on_shutdown(void **state)
     sub_close(s);
 }
 
+/* SIGHUP drops rob2 and keeps rob1: the broker gets rob2's link "down" and
+ * the bridge lives on (it used to look rob2 up past rob1's moved-out entry). */
+static void test_reload_removes_robot(void **state)
+{
+    broker_start(&the_broker, 0);
+    char text[512], path[] = "/tmp/rb-mqtt-reload-XXXXXX.json";
+    const char *robots = "[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]";
+    snprintf(text, sizeof text,
+             "{\"robots\":%s,\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,"
+             "\"prefix\":\"e2e/cell\",\"client_id\":\"rb-e2e\"}}",
+             robots, the_broker.port);
+    int fd = mkstemps(path, 5);
+    assert_true(fd >= 0);
+    assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    const char *extra[] = {"-c", path, NULL};
+    struct daemon *d = daemon_start_args(state, text, extra);
+    struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
+    robot_hello(d, "rob1");
+    robot_hello(d, "rob2");
+    size_t at = 0;
+    sub_wait(s, &at, "e2e/cell/rob2/link", "up", MQTT_WAIT_MS);
+    sub_wait(s, &at, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"robots\":[{\"name\":\"rob1\"}],\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,"
+               "\"prefix\":\"e2e/cell\",\"client_id\":\"rb-e2e\"}}",
+            the_broker.port);
+    fclose(f);
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    at = 0;
+    sub_wait(s, &at, "e2e/cell/rob2/link", "down", MQTT_WAIT_MS);
+    struct client *c = client_connect(d);
+    json_decref(client_request(c, "{\"cmd\":\"robots\"}", "ROBOTS", NULL));
+    s->d = NULL;
+    daemon_stop(state);
+    sub_close(s);
+    unlink(path);
+}
+
 /* The broker restarts (and forgets everything: no persistence): the bridge
  * reconnects and publishes the present state again. */
 static void test_broker_restart(void **state)
@@ -838,6 +878,7 @@ int main(void)
         cmocka_unit_test_teardown(test_broker_stopped, mqtt_teardown),
         cmocka_unit_test_teardown(test_commands, mqtt_teardown),
         cmocka_unit_test_teardown(test_commands_not_subscribed, mqtt_teardown),
+        cmocka_unit_test_teardown(test_reload_removes_robot, mqtt_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     mosquitto_lib_cleanup();

@@ -633,8 +633,8 @@ static void test_reload_removes_robot(void **state)
     char text[512], path[] = "/tmp/rb-mqtt-reload-XXXXXX.json";
     const char *robots = "[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]";
     snprintf(text, sizeof text,
-             "{\"robots\":%s,\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,"
-             "\"prefix\":\"e2e/cell\",\"client_id\":\"rb-e2e\"}}",
+             "{\"robots\":%s,\"limits\":{\"idle_timeout\":30},\"mqtt\":{\"host\":\"127.0.0.1\","
+             "\"port\":%u,\"prefix\":\"e2e/cell\",\"client_id\":\"rb-e2e\"}}",
              robots, the_broker.port);
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
@@ -647,15 +647,15 @@ static void test_reload_removes_robot(void **state)
     robot_hello(d, "rob2");
     size_t at = 0;
     sub_wait(s, &at, "e2e/cell/rob2/link", "up", MQTT_WAIT_MS);
+    at = 0;
     sub_wait(s, &at, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fprintf(f, "{\"robots\":[{\"name\":\"rob1\"}],\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,"
+    fprintf(f, "{\"robots\":[{\"name\":\"rob1\"}],\"limits\":{\"idle_timeout\":30},\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,"
                "\"prefix\":\"e2e/cell\",\"client_id\":\"rb-e2e\"}}",
             the_broker.port);
     fclose(f);
     assert_int_equal(kill(d->pid, SIGHUP), 0);
-    at = 0;
     sub_wait(s, &at, "e2e/cell/rob2/link", "down", MQTT_WAIT_MS);
     struct client *c = client_connect(d);
     json_decref(client_request(c, "{\"cmd\":\"robots\"}", "ROBOTS", NULL));

@@ -667,8 +667,15 @@ static int load_document(const struct loader *ld, const json_t *root)
  * jansson also gives (that of the last byte it read) is turned into a line
  * and byte column here, so syntax and semantic errors count alike. */
 static void syntax_error(char err[CONFIG_ERR_MAX], const char *name, const char *text,
-                         size_t len, const json_error_t *je)
+                         size_t len, const json_error_t *je_raw)
 {
+    /* jansson's "near '...'" quotes the raw input: line breaks and control
+     * bytes would break the one-line message. */
+    json_error_t clean = *je_raw;
+    const json_error_t *je = &clean;
+    for (char *p = clean.text; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
     if (je->position < 1 || (size_t)je->position > len) {
         if (je->line > 0)
             snprintf(err, CONFIG_ERR_MAX, "%s:%d:%d: %s", name, je->line,
@@ -735,8 +742,14 @@ int config_load_text(struct config *cfg, const char *name, const char *text, siz
     struct loader ld = { name, text, len, err, cfg };
     int r = load_document(&ld, root);
     json_decref(root);
-    if (r < 0)
+    if (r < 0) {
         config_free(cfg);
+        /* Paths quote the file's own member names, which may hold any
+         * character: the message stays one printable line. */
+        for (char *p = err; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    }
     return r;
 }
 

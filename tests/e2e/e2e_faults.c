@@ -826,15 +826,20 @@ static void test_sigterm_under_load(void **state)
             bye = true;
         }
         json_decref(m);
-        if (!termed && next - 2 >= LOAD_FRAMES) {
+        /* SIGTERM once the load is real: the stalled watchers are dropping.
+         * How soon that happens depends on the machine, so look again
+         * every 100 frames rather than at one fixed point. */
+        if (!termed && next - 2 >= LOAD_FRAMES && (next - 2) % 100 == 0) {
             json_t *st = client_request(probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
-            print_message("before SIGTERM: frames_in %lld, frames_out %lld, drops %lld\n",
-                          json_int_member(st, "frames_in"), json_int_member(st, "frames_out"),
-                          json_int_member(st, "drops"));
-            assert_true(json_int_member(st, "drops") > 0); /* the load is real */
+            long long drops = json_int_member(st, "drops");
             json_decref(st);
-            daemon_term(d);
-            termed = true;
+            if (drops > 0) {
+                print_message("before SIGTERM: %lld JT seen, drops %lld\n", next - 2, drops);
+                daemon_term(d);
+                termed = true;
+            } else if (next - 2 >= LOAD_FRAMES * 40) {
+                fail_msg("no drops after %lld JT: the stalled watchers never filled", next - 2);
+            }
         }
     }
     print_message("%lld JT frames before BYE\n", next - 2);

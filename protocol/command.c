@@ -55,16 +55,6 @@ static int fail(struct command_error *err, enum command_err e, const char *field
     return -1;
 }
 
-/* A client string short and plain enough to quote back. */
-static bool echoable(const char *s, size_t n)
-{
-    if (n == 0 || n > ECHO_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7E || s[i] == '"' || s[i] == '\\')
-            return false;
-    return true;
-}
 
 static bool text_ok(const char *s, size_t n)
 {
@@ -200,7 +190,7 @@ static const struct frame_def *find_type(const struct schema *s, const char *typ
     if (type_code_valid(type, n) && schema_find(s, DIR_IN, type, n))
         fail(err, COMMAND_ERR_UNKNOWN_TYPE, NULL, "\"%s\" is a frame from the robot, not a "
              "command", type);
-    else if (echoable(type, n))
+    else if (text_quotable(type, n, ECHO_MAX))
         fail(err, COMMAND_ERR_UNKNOWN_TYPE, NULL, "unknown command type \"%s\"", type);
     else
         fail(err, COMMAND_ERR_UNKNOWN_TYPE, NULL, "unknown command type");
@@ -229,7 +219,7 @@ int command_encode(const struct schema *s, const char *type, const json_t *field
         json_object_foreach ((json_t *)fields, key, val) {
             if (is_field(d, key))
                 continue;
-            if (echoable(key, strlen(key)))
+            if (text_quotable(key, strlen(key), ECHO_MAX))
                 return fail(err, COMMAND_ERR_BAD_FIELD, key, "unknown field \"%s\" for %s", key,
                             d->type);
             return fail(err, COMMAND_ERR_BAD_FIELD, NULL, "unknown field for %s", d->type);

@@ -161,3 +161,13 @@ size_t rapid_number_format(double v, bool whole, char buf[NUMBER_TEXT_MAX])
             buf[i] = 'E';
     return (size_t)n;
 }
+
+bool text_quotable(const char *s, size_t n, size_t max)
+{
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7E || s[i] == '"' || s[i] == '\\')
+            return false;
+    return true;
+}

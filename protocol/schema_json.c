@@ -58,17 +58,6 @@ static void path_index(path_t out, const char *base, size_t i)
         out[sizeof(path_t) - 1] = '\0';
 }
 
-/* A name short and plain enough to quote in a message and a path. */
-static bool echoable(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > ECHO_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7E || s[i] == '"' || s[i] == '\\')
-            return false;
-    return true;
-}
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -87,7 +76,7 @@ static int check_members(const json_t *obj, const char *path, const char *const 
     json_object_foreach ((json_t *)obj, key, val) {
         if (strcmp(key, "comment") == 0 || key[0] == '_' || in_list(known, key))
             continue;
-        if (!echoable(key))
+        if (!text_quotable(key, strlen(key), ECHO_MAX))
             return fail(err, path, "unknown member");
         path_t p;
         if (ident_valid(key, strlen(key)))

@@ -55,7 +55,6 @@ static int fail(struct command_error *err, enum command_err e, const char *field
     return -1;
 }
 
-
 static bool text_ok(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)

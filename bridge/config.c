@@ -403,10 +403,7 @@ static const struct frame_def *mqtt_type(const struct loader *ld, const char *at
         fail(ld, at, "%s \"%s\" is never published", at, quote(s, q));
         return NULL;
     }
-    const struct frame_def *x;
-    for (unsigned i = 0; (x = schema_at(ld->cfg->schema, i)) != NULL; i++)
-        if (x == d)
-            *index = i;
+    *index = (unsigned)schema_index(ld->cfg->schema, d);
     return d;
 }
 

@@ -224,11 +224,13 @@ static void robot_forget(struct mqtt *mq, struct mq_robot *r)
  * is reused. */
 static struct mq_robot *robot_of(struct mqtt *mq, const char *name)
 {
+    for (unsigned i = 0; i < ROBOTS_MAX; i++)
+        if (mq->robots[i].used && strcmp(mq->robots[i].name, name) == 0)
+            return &mq->robots[i];
+    /* Not known yet (rare): only now look for room. */
     struct mq_robot *free_one = NULL, *stale = NULL;
     for (unsigned i = 0; i < ROBOTS_MAX; i++) {
         struct mq_robot *r = &mq->robots[i];
-        if (r->used && strcmp(r->name, name) == 0)
-            return r;
         if (!r->used && !free_one)
             free_one = r;
         if (r->used && !stale && !bridge_robot(mq->b, r->name))
@@ -512,17 +514,11 @@ static const char *robot_name(const struct bridge *b, unsigned robot_index)
     return b->robots[robot_index].cfg->name;
 }
 
-void mqtt_frame(struct bridge *b, unsigned robot_index, const struct frame_def *d, struct msg *m)
+void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned t, struct msg *m)
 {
     struct mqtt *mq = b->mqtt;
     const char *name = mq ? robot_name(b, robot_index) : NULL;
-    if (!name)
-        return;
-    unsigned t = 0;
-    const struct frame_def *x;
-    while ((x = schema_at(b->cfg.schema, t)) != NULL && x != d)
-        t++;
-    if (!x || t >= mq->ntypes || !mq->cfg.types[t])
+    if (!name || t >= mq->ntypes || !mq->cfg.types[t])
         return;
     struct mq_robot *r = robot_of(mq, name);
     if (!r)

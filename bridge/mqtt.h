@@ -72,8 +72,9 @@
 int mqtt_open(struct bridge *b, char err[NET_ERR_MAX]);
 void mqtt_close(struct bridge *b);
 
-/* A published frame of robot robot_index (the same msg the hub shares). */
-void mqtt_frame(struct bridge *b, unsigned robot_index, const struct frame_def *d, struct msg *m);
+/* A published frame of robot robot_index, of type schema_at(type_index)
+ * (the same msg the hub shares). */
+void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned type_index, struct msg *m);
 /* A robot's link went up or down. */
 void mqtt_link(struct bridge *b, unsigned robot_index, bool up);
 /* Adds an "mqtt" member with counters to a STATS reply. */

@@ -186,14 +186,12 @@ static bool watch_list(struct client *c, const json_t *id, const json_t *list, c
             *mask |= UINT64_C(1) << r->index;
             continue;
         }
-        const struct frame_def *want = schema_find(c->b->cfg.schema, DIR_IN, s, strlen(s)), *d;
+        const struct frame_def *want = schema_find(c->b->cfg.schema, DIR_IN, s, strlen(s));
         if (!want) {
             client_error(c, id, "unknown_type", "\"%s\" is not a frame type robots send", s);
             return false;
         }
-        for (unsigned t = 0; (d = schema_at(c->b->cfg.schema, t)) != NULL; t++)
-            if (d == want)
-                *mask |= UINT64_C(1) << t;
+        *mask |= UINT64_C(1) << schema_index(c->b->cfg.schema, want);
     }
     return true;
 }

@@ -143,15 +143,6 @@ void robot_disconnect(struct robot *r, const char *reason)
         link_close(r->link, reason);
 }
 
-static unsigned type_index(const struct schema *s, const struct frame_def *d)
-{
-    const struct frame_def *x;
-    for (unsigned i = 0; (x = schema_at(s, i)) != NULL; i++)
-        if (x == d)
-            return i;
-    return 0;
-}
-
 uint64_t robots_error_total(const struct bridge *b, enum frame_err e)
 {
     uint64_t n = b->stats.errors[e];
@@ -499,11 +490,12 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct msg *m = n ? msg_new(text, n, true) : NULL;
     if (!m)
         return;
-    unsigned ti = type_index(b->cfg.schema, fv->def);
+    /* fv->def came from this schema: the index exists. */
+    unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
     msg_unref(r->latest[ti]);
     r->latest[ti] = msg_ref(m);
     hub_publish_frame(b, r->index, ti, m);
-    mqtt_frame(b, r->index, fv->def, m);
+    mqtt_frame(b, r->index, ti, m);
     msg_unref(m);
 }
 

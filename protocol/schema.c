@@ -119,6 +119,14 @@ const struct frame_def *schema_at(const struct schema *s, size_t i)
     return s && i < s->n ? s->defs[i] : NULL;
 }
 
+int schema_index(const struct schema *s, const struct frame_def *d)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (s->defs[i] == d)
+            return (int)i;
+    return -1;
+}
+
 unsigned frame_def_wire_max(const struct frame_def *d)
 {
     unsigned n = 0;

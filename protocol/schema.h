@@ -83,6 +83,10 @@ const struct frame_def *schema_find(const struct schema *s, enum frame_dir dir,
 /* Iterate: i from 0 while the result is not NULL. */
 const struct frame_def *schema_at(const struct schema *s, size_t i);
 
+/* The i with schema_at(s, i) == d (the index bit masks and per-type arrays
+ * use), or -1 when d is not in s. */
+int schema_index(const struct schema *s, const struct frame_def *d);
+
 /* Number of comma-separated wire fields a frame of this type has at most,
  * and at least (optional trailing fields left out). */
 unsigned frame_def_wire_max(const struct frame_def *d);

@@ -115,16 +115,6 @@ static struct bridge g_b;
 
 /* ---- the context ---------------------------------------------------------- */
 
-static unsigned schema_index(const struct schema *s, const struct frame_def *want)
-{
-    const struct frame_def *d;
-    for (unsigned i = 0; (d = schema_at(s, i)) != NULL; i++)
-        if (d == want)
-            return i;
-    CHECK(0);
-    return 0;
-}
-
 /* What the robot module keeps after these frames: the FRAME text, and IO. */
 static void give_state(struct robot *r)
 {
@@ -136,7 +126,9 @@ static void give_state(struct robot *r)
         CHECK(frame_decode(g_b.cfg.schema, DIR_IN, line, strlen(line), &v, &err) == 0);
         size_t n = frame_render_text(&v, r->cfg->name, 1764101234.123456, text, sizeof text);
         CHECK(n > 0);
-        unsigned t = schema_index(g_b.cfg.schema, v.def);
+        int ti = schema_index(g_b.cfg.schema, v.def);
+        CHECK(ti >= 0);
+        unsigned t = (unsigned)ti;
         msg_unref(r->latest[t]);
         r->latest[t] = msg_new(text, n, true);
         CHECK(r->latest[t] != NULL);

@@ -15,7 +15,7 @@
 struct robot *bridge_robot(struct bridge *b, const char *name)
 {
     for (unsigned i = 0; i < b->nrobots; i++)
-        if (b->robots[i].cfg && strcmp(b->robots[i].cfg->name, name) == 0)
+        if (strcmp(b->robots[i].cfg->name, name) == 0)
             return &b->robots[i];
     return NULL;
 }

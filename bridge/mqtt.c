@@ -509,7 +509,7 @@ void mqtt_close(struct bridge *b)
 /* The name of robot robot_index, or NULL (an entry emptied by a reload). */
 static const char *robot_name(const struct bridge *b, unsigned robot_index)
 {
-    if (robot_index >= b->nrobots || !b->robots[robot_index].cfg)
+    if (robot_index >= b->nrobots)
         return NULL;
     return b->robots[robot_index].cfg->name;
 }

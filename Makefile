@@ -92,9 +92,9 @@ test:
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS   := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iprotocol -Ibridge -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(PROTO_SRC) $(BRIDGE_SRC)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(PROTO_SRC) $(BRIDGE_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $^ $(LIBS) -o $@
+	clang $(FUZZFLAGS) $(filter %.c,$^) $(LIBS) -o $@
 fuzz-build: $(FUZZERS)
 fuzz-replay: fuzz-build
 	@for f in $(FUZZERS); do n=$$(basename $$f); \

@@ -11,6 +11,7 @@
  *
  * Any broken invariant is __builtin_trap(), so libFuzzer keeps the input.
  */
+#include "fuzz.h"
 #include "command.h"
 #include "decode.h"
 #include "framer.h"
@@ -21,18 +22,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Names the broken invariant on stderr, then traps so libFuzzer saves the input. */
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            __builtin_trap();                                                      \
-        }                                                                          \
-    } while (0)
 
 /* A custom command with every kind, arrays, ranges and an optional tail. */
 static const char CUSTOM_FRAMES[] =

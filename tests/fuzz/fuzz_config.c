@@ -12,6 +12,7 @@
  *
  * Any broken invariant is __builtin_trap(), so libFuzzer keeps the input.
  */
+#include "fuzz.h"
 #include "config.h"
 #include "schema.h"
 
@@ -19,17 +20,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Names the broken invariant on stderr, then traps so libFuzzer saves the input. */
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            __builtin_trap();                                                      \
-        }                                                                          \
-    } while (0)
 
 #define NAME "fuzz.json"
 

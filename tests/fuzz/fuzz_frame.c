@@ -10,6 +10,7 @@
  *
  * Any broken invariant is __builtin_trap(), so libFuzzer keeps the input.
  */
+#include "fuzz.h"
 #include "decode.h"
 #include "framer.h"
 #include "render.h"
@@ -23,18 +24,6 @@
 #include <string.h>
 
 static void check_direct_text(const struct frame_values *v, const char *ref, size_t ref_len);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Names the broken invariant on stderr, then traps so libFuzzer saves the input. */
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            __builtin_trap();                                                      \
-        }                                                                          \
-    } while (0)
 
 /* One custom type covering every kind, an array, a range and optional
  * trailing fields, as a configuration would define it. */

@@ -31,6 +31,7 @@
  *
  * Any broken invariant is __builtin_trap(), so libFuzzer keeps the input.
  */
+#include "fuzz.h"
 #include "bridge.h"
 #include "client.h"
 #include "config.h"
@@ -49,18 +50,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Names the broken invariant on stderr, then traps so libFuzzer saves the input. */
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            __builtin_trap();                                                      \
-        }                                                                          \
-    } while (0)
 
 static const char CONFIG[] =
     "{\"robot_listen\":\"127.0.0.1:0\",\"json_listen\":\"127.0.0.1:0\","

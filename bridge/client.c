@@ -269,6 +269,24 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* Hand every complete line in data to the request handler; keep the rest. */
+/* Keep n more bytes of a line that is not complete yet. */
+static bool in_append(struct client *c, const char *data, size_t n)
+{
+    if (c->in_len + n > c->in_cap) {
+        size_t cap = c->in_cap ? c->in_cap : 256;
+        while (cap < c->in_len + n)
+            cap *= 2;
+        char *in = realloc(c->in, cap);
+        if (!in)
+            return false;
+        c->in = in;
+        c->in_cap = cap;
+    }
+    memcpy(c->in + c->in_len, data, n);
+    c->in_len += n;
+    return true;
+}
+
 static void take_lines(struct client *c, const char *data, size_t n)
 {
     while (n && !c->closing) {
@@ -280,39 +298,18 @@ static void take_lines(struct client *c, const char *data, size_t n)
             c->in_len = 0;
             return;
         }
-        if (!lf) {
-            if (c->in_len + part > c->in_cap) {
-                size_t cap = c->in_cap ? c->in_cap : 256;
-                while (cap < c->in_len + part)
-                    cap *= 2;
-                char *in = realloc(c->in, cap);
-                if (!in) {
-                    c->closing = true;
-                    return;
-                }
-                c->in = in;
-                c->in_cap = cap;
-            }
-            memcpy(c->in + c->in_len, data, part);
-            c->in_len += part;
-            return;
-        }
         const char *line = data;
         size_t len = part;
-        if (c->in_len) {
-            /* The start of this line came in an earlier read. */
-            if (c->in_len + part > c->in_cap) {
-                char *in = realloc(c->in, c->in_len + part);
-                if (!in) {
-                    c->closing = true;
-                    return;
-                }
-                c->in = in;
-                c->in_cap = c->in_len + part;
+        /* Only a line begun in an earlier read is copied; most are used in place. */
+        if (!lf || c->in_len) {
+            if (!in_append(c, data, part)) {
+                c->closing = true;
+                return;
             }
-            memcpy(c->in + c->in_len, data, part);
+            if (!lf)
+                return;
             line = c->in;
-            len = c->in_len + part;
+            len = c->in_len;
         }
         if (len && line[len - 1] == '\r')
             len--;

@@ -430,7 +430,6 @@ static int link_hello(struct link *l, const char *line, size_t len)
 
 static void robot_on_ack(struct robot *r, const struct frame_values *fv)
 {
-    struct command_req *cmd;
     uint32_t ack = (uint32_t)fv->v[0].num;
     int k = 0;
     while (k < CMD_SLOTS && !(r->inflight[k] && r->inflight[k]->seq == ack))
@@ -440,7 +439,7 @@ static void robot_on_ack(struct robot *r, const struct frame_values *fv)
                   (unsigned)ack);
         return;
     }
-    cmd = r->inflight[k];
+    struct command_req *cmd = r->inflight[k];
     if (cmd->to.fn) {
         json_t *j = json_pack("{s:s}", "class", "ACK");
         if (j) {

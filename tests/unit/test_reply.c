@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+static json_t *error_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *error_of(const char *fmt, ...)
 {
     va_list ap;

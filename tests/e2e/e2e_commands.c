@@ -60,7 +60,7 @@ static const char *const IGNORE_FRAME_ENV[] = {"seq", "time", NULL};
 
 /* {"cmd":"send","robot":R,"type":T[,"fields":F][,"id":I]}; fields and id are
  * JSON text or NULL (member left out). */
-static void send_command(struct client *c, const char *robot, const char *type,
+static void send_command(struct tclient *c, const char *robot, const char *type,
                          const char *fields, const char *id)
 {
     char req[REQ_MAX];
@@ -68,7 +68,7 @@ static void send_command(struct client *c, const char *robot, const char *type,
                      robot, type, fields ? ",\"fields\":" : "", fields ? fields : "",
                      id ? ",\"id\":" : "", id ? id : "");
     assert_true(n > 0 && (size_t)n < sizeof req);
-    client_send(c, req);
+    tclient_send(c, req);
 }
 
 static bool is_stream(const char *cls)
@@ -77,10 +77,10 @@ static bool is_stream(const char *cls)
 }
 
 /* The next reply to a command (ACK or ERROR), stream objects skipped. */
-static json_t *command_reply(struct client *c, int ms)
+static json_t *command_reply(struct tclient *c, int ms)
 {
     for (;;) {
-        json_t *j = client_try_recv(c, ms);
+        json_t *j = tclient_try_recv(c, ms);
         if (j == NULL) {
             daemon_print_log_tail(c->d);
             fail_msg("no ACK or ERROR within %d ms (%s)", ms,
@@ -116,7 +116,7 @@ static void check_ack(struct daemon *d, const json_t *ack, const char *id, const
     assert_json_eq(ack, want, NULL);
 }
 
-static void expect_ack(struct client *c, const char *id, const char *robot, const char *type,
+static void expect_ack(struct tclient *c, const char *id, const char *robot, const char *type,
                        long long seq, const char *result)
 {
     json_t *a = command_reply(c, REPLY_MS);
@@ -139,7 +139,7 @@ static void check_error(const json_t *e, const char *id, const char *code, const
         fail_msg("ERROR %s message \"%s\" does not say \"%s\"", code, msg, about);
 }
 
-static void expect_error(struct client *c, const char *id, const char *code, const char *about)
+static void expect_error(struct tclient *c, const char *id, const char *code, const char *about)
 {
     json_t *e = command_reply(c, REPLY_MS);
     check_error(e, id, code, about);
@@ -148,9 +148,9 @@ static void expect_error(struct client *c, const char *id, const char *code, con
 
 /* Nothing but stream objects arrives before the reply to a version request:
  * no stray ACK or ERROR is queued for this client. */
-static void expect_no_reply_pending(struct client *c)
+static void expect_no_reply_pending(struct tclient *c)
 {
-    json_decref(client_request(c, "{\"cmd\":\"version\"}", "VERSION", NULL));
+    json_decref(tclient_request(c, "{\"cmd\":\"version\"}", "VERSION", NULL));
 }
 
 /* Does got have every member of expected (JSON text) with an equal value? */
@@ -167,19 +167,19 @@ static bool has_members(const json_t *got, const char *expected)
 
 /* --- watchers ----------------------------------------------------------------- */
 
-static struct client *watcher(struct daemon *d, const char *types)
+static struct tclient *watcher(struct daemon *d, const char *types)
 {
-    struct client *w = client_connect(d);
+    struct tclient *w = tclient_connect(d);
     char req[REQ_MAX];
     snprintf(req, sizeof req, "{\"cmd\":\"watch\",\"types\":%s}", types);
-    json_decref(client_request(w, req, "WATCH", NULL));
+    json_decref(tclient_request(w, req, "WATCH", NULL));
     return w;
 }
 
-static void wait_link_up(struct client *w, const char *robot, int ms)
+static void wait_link_up(struct tclient *w, const char *robot, int ms)
 {
     for (;;) {
-        json_t *l = client_wait_class(w, "LINK", ms, NULL);
+        json_t *l = tclient_wait_class(w, "LINK", ms, NULL);
         bool up = strcmp(json_str(l, "state"), "up") == 0 &&
                   strcmp(json_str(l, "robot"), robot) == 0;
         json_decref(l);
@@ -190,10 +190,10 @@ static void wait_link_up(struct client *w, const char *robot, int ms)
 
 /* The FRAME AK acknowledging command seq; what came before it goes to
  * skipped when not NULL. */
-static json_t *wait_ak_frame(struct client *w, long long seq, int ms, json_t *skipped)
+static json_t *wait_ak_frame(struct tclient *w, long long seq, int ms, json_t *skipped)
 {
     for (;;) {
-        json_t *j = client_try_recv(w, ms);
+        json_t *j = tclient_try_recv(w, ms);
         if (j == NULL) {
             daemon_print_log_tail(w->d);
             fail_msg("no FRAME AK for command seq %lld within %d ms", seq, ms);
@@ -219,9 +219,9 @@ static void check_ak_frame(const json_t *f, const char *robot, long long seq, co
 }
 
 /* STATE of rob1: "io" (the io map) or frames[where] must have members. */
-static void expect_state(struct client *q, const char *where, const char *members)
+static void expect_state(struct tclient *q, const char *where, const char *members)
 {
-    json_t *s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
+    json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
     const json_t *part = strcmp(where, "io") == 0
                              ? json_object_get(s, "io")
                              : json_object_get(json_object_get(s, "frames"), where);
@@ -289,9 +289,9 @@ static void robot_expect_nothing(struct daemon *d, int fd)
 }
 
 /* A raw robot linked as name, its LINK up consumed from watcher w. */
-static int raw_robot(struct daemon *d, struct client *w, const char *name)
+static int raw_robot(struct daemon *d, struct tclient *w, const char *name)
 {
-    int fd = robot_hello(d, name);
+    int fd = trobot_hello(d, name);
     wait_link_up(w, name, HARNESS_RECV_MS);
     return fd;
 }
@@ -358,9 +358,9 @@ static bool window_has(const json_t *msgs, const char *type, const char *members
 static void test_sim_round_trip(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM);
-    struct client *w = watcher(d, "[\"AK\",\"IO\",\"ST\"]");
-    struct client *c = client_connect(d);
-    struct client *q = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\",\"IO\",\"ST\"]");
+    struct tclient *c = tclient_connect(d);
+    struct tclient *q = tclient_connect(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", NULL});
     wait_link_up(w, "rob1", 5000);
     for (size_t i = 0; i < sizeof sim_cases / sizeof sim_cases[0]; i++) {
@@ -387,7 +387,7 @@ static void test_sim_round_trip(void **state)
             expect_state(q, sc->state_where, sc->state);
     }
     expect_no_reply_pending(c);
-    json_t *s = client_request(q, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(q, "{\"cmd\":\"stats\"}", "STATS", NULL);
     assert_int_equal(json_int_member(s, "commands"), sizeof sim_cases / sizeof sim_cases[0]);
     json_decref(s);
     daemon_stop(state);
@@ -398,8 +398,8 @@ static void test_sim_round_trip(void **state)
 static void test_two_clients(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *cl[2] = {client_connect(d), client_connect(d)};
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *cl[2] = {tclient_connect(d), tclient_connect(d)};
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", NULL});
     wait_link_up(w, "rob1", 5000);
 
@@ -417,8 +417,8 @@ static void test_two_clients(void **state)
                                   fields[k] ? fields[k] : "", tag[k], i);
         assert_true(n < sizeof burst[k]);
     }
-    client_send_raw(cl[0], burst[0], strlen(burst[0]));
-    client_send_raw(cl[1], burst[1], strlen(burst[1]));
+    tclient_send_raw(cl[0], burst[0], strlen(burst[0]));
+    tclient_send_raw(cl[1], burst[1], strlen(burst[1]));
 
     bool seen[2 * PIPELINED + 1] = {false};
     for (int k = 0; k < 2; k++) {
@@ -446,18 +446,18 @@ static void test_two_clients(void **state)
 static void test_timeout_dropped_acks(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM_TIMEOUT);
-    struct client *w = watcher(d, "[\"AK\",\"IO\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\",\"IO\"]");
+    struct tclient *c = tclient_connect(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", "--drop-acks", NULL});
     wait_link_up(w, "rob1", 5000);
 
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"t1\"");
     expect_error(c, "\"t1\"", "timeout", NULL);
     /* the robot did act on it: only the AK was lost */
-    json_t *io = client_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
+    json_t *io = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
     while (!has_members(io, "{\"type\":\"IO\",\"name\":\"doGrip\",\"value\":1.0}")) {
         json_decref(io);
-        io = client_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
+        io = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
     }
     json_decref(io);
     /* the robot is free for the next command, which times out too */
@@ -472,8 +472,8 @@ static void test_timeout_dropped_acks(void **state)
 static void test_timeout_late_ack(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM_TIMEOUT);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *c = tclient_connect(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", "--ack-delay", "800", NULL});
     wait_link_up(w, "rob1", 5000);
 
@@ -523,8 +523,8 @@ static void test_wire_bytes(void **state)
         bool checksum;
     } robots[] = {{"rob1", false}, {"rob2", true}};
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *c = tclient_connect(d);
     for (size_t r = 0; r < 2; r++) {
         int fd = raw_robot(d, w, robots[r].robot);
         for (size_t i = 0; i < sizeof wire_cases / sizeof wire_cases[0]; i++) {
@@ -546,7 +546,7 @@ static void test_wire_bytes(void **state)
                 frame_with_checksum(body, true, want, sizeof want);
             else
                 snprintf(want, sizeof want, "%s\n", body);
-            robot_send(d, fd, want);
+            trobot_send(d, fd, want);
             expect_ack(c, id, robots[r].robot, wc->type, seq, wc->result);
             json_t *ak = wait_ak_frame(w, seq, HARNESS_RECV_MS, NULL);
             check_ak_frame(ak, robots[r].robot, seq, wc->result);
@@ -559,7 +559,7 @@ static void test_wire_bytes(void **state)
 /* --- links lost with commands pending ---------------------------------------------- */
 
 /* Two ERRORs robot_offline, one per id (in any order), naming the reason. */
-static void expect_two_offline(struct client *c, const char *id1, const char *id2, const char *why)
+static void expect_two_offline(struct tclient *c, const char *id1, const char *id2, const char *why)
 {
     bool got1 = false, got2 = false;
     for (int i = 0; i < 2; i++) {
@@ -580,14 +580,14 @@ static void expect_two_offline(struct client *c, const char *id1, const char *id
 static void test_link_dropped(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"inflight\"");
     robot_expect_frame(d, fd, "SETDO,1,doGrip,1\n");
     send_command(c, "rob1", "PING", NULL, "\"queued\"");
     robot_expect_nothing(d, fd);
-    robot_close(d, fd);
+    trobot_close(d, fd);
     expect_two_offline(c, "\"inflight\"", "\"queued\"", "closed by robot");
     /* and while it is down, at once */
     send_command(c, "rob1", "PING", NULL, "3");
@@ -599,20 +599,20 @@ static void test_link_dropped(void **state)
 static void test_link_replaced(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *c = tclient_connect(d);
     int old = raw_robot(d, w, "rob1");
     send_command(c, "rob1", "PING", NULL, "1");
     robot_expect_frame(d, old, "PING,1\n");
     send_command(c, "rob1", "SPEED", "{\"percent\":20}", "2");
     robot_expect_nothing(d, old);
-    int fresh = robot_hello(d, "rob1");
+    int fresh = trobot_hello(d, "rob1");
     expect_two_offline(c, "1", "2", "replaced by a new link");
     assert_true(fd_wait_closed(d, old, HARNESS_RECV_MS));
     /* the new link carries the next command; seqs go on */
     send_command(c, "rob1", "PING", NULL, "3");
     robot_expect_frame(d, fresh, "PING,3\n");
-    robot_send(d, fresh, "AK,2,3,OK\n");
+    trobot_send(d, fresh, "AK,2,3,OK\n");
     expect_ack(c, "3", "rob1", "PING", 3, AK_OK);
     expect_no_reply_pending(c);
     daemon_stop(state);
@@ -626,8 +626,8 @@ static void test_link_replaced(void **state)
 static void test_queue_full(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_QUEUE1);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
 
     send_command(c, "rob1", "PING", NULL, "\"A\"");
@@ -640,19 +640,19 @@ static void test_queue_full(void **state)
 
     send_command(c, "rob1", "STOP", NULL, "\"S\"");
     robot_expect_frame(d, fd, "STOP,3\n");
-    robot_send(d, fd, "AK,1,3,OK\n");
+    trobot_send(d, fd, "AK,1,3,OK\n");
     expect_ack(c, "\"S\"", "rob1", "STOP", 3, AK_OK);
 
-    robot_send(d, fd, "AK,2,1,OK\n");
+    trobot_send(d, fd, "AK,2,1,OK\n");
     expect_ack(c, "\"A\"", "rob1", "PING", 1, AK_OK);
     robot_expect_frame(d, fd, "SETDO,2,doGrip,1\n");
-    robot_send(d, fd, "AK,3,2,OK\n");
+    trobot_send(d, fd, "AK,3,2,OK\n");
     expect_ack(c, "\"B\"", "rob1", "SETDO", 2, AK_OK);
 
     /* the queue is free again; busy used no seq */
     send_command(c, "rob1", "PING", NULL, "\"D\"");
     robot_expect_frame(d, fd, "PING,4\n");
-    robot_send(d, fd, "AK,4,4,OK\n");
+    trobot_send(d, fd, "AK,4,4,OK\n");
     expect_ack(c, "\"D\"", "rob1", "PING", 4, AK_OK);
     expect_no_reply_pending(c);
     daemon_stop(state);
@@ -661,14 +661,14 @@ static void test_queue_full(void **state)
 /* --- a client that leaves with a command in flight ----------------------------------- */
 
 struct clients_wait {
-    struct client *q;
+    struct tclient *q;
     long long want;
 };
 
 static bool clients_are(void *ctx)
 {
     struct clients_wait *cw = ctx;
-    json_t *s = client_request(cw->q, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(cw->q, "{\"cmd\":\"stats\"}", "STATS", NULL);
     bool ok = json_int_member(s, "clients") == cw->want;
     json_decref(s);
     return ok;
@@ -687,13 +687,13 @@ static const struct {
 static void test_client_leaves(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *q = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *q = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     long long seq = 1;
     for (size_t i = 0; i < sizeof leave_cases / sizeof leave_cases[0]; i++, seq += 2) {
         print_message("case: %s\n", leave_cases[i].name);
-        struct client *c = client_connect(d);
+        struct tclient *c = tclient_connect(d);
         char want[FRAME_BUF], ak_line[FRAME_BUF];
         send_command(c, "rob1", "PING", NULL, "1");
         snprintf(want, sizeof want, "PING,%lld\n", seq);
@@ -702,7 +702,7 @@ static void test_client_leaves(void **state)
             struct linger lg = {.l_onoff = 1, .l_linger = 0};
             assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
         }
-        client_close(c);
+        tclient_close(c);
         struct clients_wait cw = {q, 2};
         if (leave_cases[i].reset)
             assert_true(wait_until(d, clients_are, &cw, HARNESS_RECV_MS));
@@ -710,7 +710,7 @@ static void test_client_leaves(void **state)
             daemon_sleep(d, HARNESS_QUIET_MS); /* the daemon has read the FIN */
 
         snprintf(ak_line, sizeof ak_line, "AK,%lld,%lld,OK\n", seq, seq);
-        robot_send(d, fd, ak_line);
+        trobot_send(d, fd, ak_line);
         json_t *ak = wait_ak_frame(w, seq, HARNESS_RECV_MS, NULL);
         check_ak_frame(ak, "rob1", seq, AK_OK);
         json_decref(ak);
@@ -720,7 +720,7 @@ static void test_client_leaves(void **state)
         snprintf(want, sizeof want, "PING,%lld\n", seq + 1);
         robot_expect_frame(d, fd, want);
         snprintf(ak_line, sizeof ak_line, "AK,%lld,%lld,OK\n", seq + 1, seq + 1);
-        robot_send(d, fd, ak_line);
+        trobot_send(d, fd, ak_line);
         expect_ack(q, "2", "rob1", "PING", seq + 1, AK_OK);
         expect_no_reply_pending(q);
     }
@@ -804,8 +804,8 @@ static const struct refuse_case refuse_cases[] = {
 static void test_refused(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_REFUSE);
-    struct client *w = watcher(d, "[\"AK\"]");
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     for (size_t i = 0; i < sizeof refuse_cases / sizeof refuse_cases[0]; i++) {
         const struct refuse_case *rc = &refuse_cases[i];
@@ -813,14 +813,14 @@ static void test_refused(void **state)
         char req[REQ_MAX], id[16];
         snprintf(req, sizeof req, "{\"cmd\":\"send\",%s,\"id\":%zu}", rc->members, i);
         snprintf(id, sizeof id, "%zu", i);
-        client_send(c, req);
+        tclient_send(c, req);
         expect_error(c, id, rc->code, NULL);
     }
     robot_expect_nothing(d, fd);
     /* the first command that passes is the first the robot sees: seq 1 */
     send_command(c, "rob1", "CALL", "{\"proc\":\"" ID32 "\"}", "\"ok\"");
     robot_expect_frame(d, fd, "CALL,1," ID32 "\n");
-    robot_send(d, fd, "AK,1,1,OK\n");
+    trobot_send(d, fd, "AK,1,1,OK\n");
     expect_ack(c, "\"ok\"", "rob1", "CALL", 1, AK_OK);
     expect_no_reply_pending(c);
     daemon_stop(state);

@@ -62,8 +62,8 @@ static const char CONFIG_LOAD[] = "{" ROBOTS ",\"limits\":{\"client_queue_bytes\
 
 struct fx {
     struct daemon *d;
-    struct client *probe;
-    struct client *ref;         /* watches rob2 JT */
+    struct tclient *probe;
+    struct tclient *ref;         /* watches rob2 JT */
     int ref_fd;                 /* rob2's link */
     long long ref_sent;         /* next seq rob2 sends */
     long long ref_seen;         /* next seq the watcher must get */
@@ -233,7 +233,7 @@ static void raw_read_line(struct daemon *d, int fd, char *buf, size_t n, int ms)
 static void ref_drain(struct fx *f)
 {
     json_t *m;
-    while ((m = client_try_recv(f->ref, 0)) != NULL) {
+    while ((m = tclient_try_recv(f->ref, 0)) != NULL) {
         const char *cls = json_str(m, "class");
         const char *type = json_str(m, "type");
         if (strcmp(cls, "FRAME") != 0 || type == NULL || strcmp(type, "JT") != 0 ||
@@ -254,7 +254,7 @@ static void ref_tick(struct fx *f)
 {
     char line[96];
     snprintf(line, sizeof line, "JT,%lld,%lld,0,0,0,0,0\n", f->ref_sent, f->ref_sent % 360);
-    robot_send(f->d, f->ref_fd, line);
+    trobot_send(f->d, f->ref_fd, line);
     f->ref_sent++;
     daemon_pump(f->d);
     ref_drain(f);
@@ -271,12 +271,12 @@ static void fx_setup(struct fx *f, void **state, const char *config)
 {
     memset(f, 0, sizeof *f);
     f->d = daemon_start(state, config);
-    f->probe = client_connect(f->d);
-    f->ref = client_connect(f->d);
-    json_decref(client_request(f->ref, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
-                               "WATCH", NULL));
-    f->ref_fd = robot_hello(f->d, "rob2");
-    json_t *up = client_expect_class(f->ref, "LINK", HARNESS_RECV_MS);
+    f->probe = tclient_connect(f->d);
+    f->ref = tclient_connect(f->d);
+    json_decref(tclient_request(f->ref, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
+                                "WATCH", NULL));
+    f->ref_fd = trobot_hello(f->d, "rob2");
+    json_t *up = tclient_expect_class(f->ref, "LINK", HARNESS_RECV_MS);
     assert_json_has(up, "{\"robot\":\"rob2\",\"state\":\"up\"}");
     json_decref(up);
     f->ref_sent = f->ref_seen = 1;
@@ -302,14 +302,14 @@ static bool fds_at_baseline(void *ctx)
  * stream last, so a link that dropped meanwhile shows there. */
 static void fx_check(struct fx *f)
 {
-    json_decref(client_request(f->probe, "{\"cmd\":\"version\",\"id\":1}", "VERSION", NULL));
+    json_decref(tclient_request(f->probe, "{\"cmd\":\"version\",\"id\":1}", "VERSION", NULL));
     struct fd_wait w = {.f = f};
     if (!wait_until(f->d, fds_at_baseline, &w, SETTLE_MS)) {
         daemon_print_log_tail(f->d);
         print_error("daemon fds before the fault:\n%s\nand now:\n%s", f->fds0, w.now);
         fail_msg("the daemon's open fds differ from before the fault");
     }
-    json_t *s = client_request(f->probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(f->probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
     assert_int_equal(json_int_member(s, "clients"), 2);
     json_decref(s);
     long rss = proc_rss_kb(f->d->pid);
@@ -326,17 +326,17 @@ static void fx_check(struct fx *f)
 
 /* --- helpers of the cases ------------------------------------------------------- */
 
-static struct client *watch_rob1(struct fx *f)
+static struct tclient *watch_rob1(struct fx *f)
 {
-    struct client *c = client_connect(f->d);
-    json_decref(client_request(c, "{\"cmd\":\"watch\",\"robots\":[\"rob1\"]}", "WATCH", NULL));
+    struct tclient *c = tclient_connect(f->d);
+    json_decref(tclient_request(c, "{\"cmd\":\"watch\",\"robots\":[\"rob1\"]}", "WATCH", NULL));
     return c;
 }
 
 /* The next object from w, which must be a LINK of rob1 in this state. */
-static void expect_link(struct client *w, const char *st, const char *reason)
+static void expect_link(struct tclient *w, const char *st, const char *reason)
 {
-    json_t *l = client_expect_class(w, "LINK", HARNESS_RECV_MS);
+    json_t *l = tclient_expect_class(w, "LINK", HARNESS_RECV_MS);
     assert_string_equal(json_str(l, "robot"), "rob1");
     assert_string_equal(json_str(l, "state"), st);
     if (reason != NULL)
@@ -344,9 +344,9 @@ static void expect_link(struct client *w, const char *st, const char *reason)
     json_decref(l);
 }
 
-static void expect_frame(struct client *w, const char *type, long long seq)
+static void expect_frame(struct tclient *w, const char *type, long long seq)
 {
-    json_t *m = client_expect_class(w, "FRAME", HARNESS_RECV_MS);
+    json_t *m = tclient_expect_class(w, "FRAME", HARNESS_RECV_MS);
     assert_string_equal(json_str(m, "type"), type);
     assert_int_equal(json_int_member(m, "seq"), seq);
     json_decref(m);
@@ -367,51 +367,51 @@ static void fault_mid_frame(struct fx *f)
         {"FIN", false, "closed by robot"},
         {"reset", true, "read error: Connection reset by peer"},
     };
-    struct client *w = watch_rob1(f);
+    struct tclient *w = watch_rob1(f);
     for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
         print_message("case: closed with %s\n", ways[i].name);
-        int fd = robot_hello(f->d, "rob1");
+        int fd = trobot_hello(f->d, "rob1");
         expect_link(w, "up", NULL);
         expect_frame(w, "HI", 1);
-        robot_send(f->d, fd, "JT,1,1,2,3,4,5,6\n");
+        trobot_send(f->d, fd, "JT,1,1,2,3,4,5,6\n");
         expect_frame(w, "JT", 1);
-        robot_send(f->d, fd, "JT,2,1,2,3");
+        trobot_send(f->d, fd, "JT,2,1,2,3");
         daemon_sleep(f->d, 50); /* the daemon has read the partial frame */
         if (ways[i].reset)
             set_reset_on_close(fd);
-        robot_close(f->d, fd);
+        trobot_close(f->d, fd);
         expect_link(w, "down", ways[i].reason);
         ref_tick(f);
 
-        fd = robot_hello(f->d, "rob1");
+        fd = trobot_hello(f->d, "rob1");
         expect_link(w, "up", NULL);
         expect_frame(w, "HI", 1);
-        robot_send(f->d, fd, ",4,5,6\nJT,3,0,0,0,0,0,0\n");
+        trobot_send(f->d, fd, ",4,5,6\nJT,3,0,0,0,0,0,0\n");
         expect_frame(w, "JT", 3);
-        robot_close(f->d, fd);
+        trobot_close(f->d, fd);
         expect_link(w, "down", "closed by robot");
     }
-    json_t *st = client_request(f->probe, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
+    json_t *st = tclient_request(f->probe, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
     json_t *jt = json_object_get(json_object_get(st, "frames"), "JT");
     assert_int_equal(json_int_member(jt, "seq"), 3);
     json_decref(st);
-    assert_null(client_try_recv(w, HARNESS_QUIET_MS));
-    client_close(w);
+    assert_null(tclient_try_recv(w, HARNESS_QUIET_MS));
+    tclient_close(w);
 }
 
 /* Silent, socket open: the idle timeout takes the link down and closes it. */
 static void fault_silent(struct fx *f)
 {
-    struct client *w = watch_rob1(f);
-    int fd = robot_hello(f->d, "rob1");
+    struct tclient *w = watch_rob1(f);
+    int fd = trobot_hello(f->d, "rob1");
     expect_link(w, "up", NULL);
     expect_frame(w, "HI", 1);
-    robot_send(f->d, fd, "JT,1,0,0,0,0,0,0\n");
+    trobot_send(f->d, fd, "JT,1,0,0,0,0,0,0\n");
     expect_frame(w, "JT", 1);
     json_t *l = NULL;
     for (int i = 0; l == NULL && i < HARNESS_RECV_MS / 100; i++) {
         ref_tick(f); /* rob2 must stay up meanwhile */
-        l = client_try_recv(w, 100);
+        l = tclient_try_recv(w, 100);
     }
     if (l == NULL)
         fail_msg("no LINK down within %d ms of silence", HARNESS_RECV_MS);
@@ -419,12 +419,12 @@ static void fault_silent(struct fx *f)
                       "\"reason\":\"idle timeout\"}", NULL);
     json_decref(l);
     assert_true(fd_wait_closed(f->d, fd, HARNESS_RECV_MS));
-    robot_close(f->d, fd);
-    client_close(w);
+    trobot_close(f->d, fd);
+    tclient_close(w);
 }
 
 struct link_counts {
-    struct client *w;
+    struct tclient *w;
     int up, down, hi;
     int replaced;               /* LINK down "replaced by a new link" */
     bool linked;
@@ -458,7 +458,7 @@ static bool links_all_seen(void *ctx)
 {
     struct link_counts *lc = ctx;
     json_t *m;
-    while ((m = client_try_recv(lc->w, 0)) != NULL)
+    while ((m = tclient_try_recv(lc->w, 0)) != NULL)
         count_one(lc, m);
     return lc->up == RECONNECTS && lc->down == RECONNECTS && lc->hi == RECONNECTS;
 }
@@ -477,7 +477,7 @@ static void fault_reconnects(struct fx *f)
         if (send(fd, hi, sizeof hi - 1, MSG_NOSIGNAL) != (ssize_t)sizeof hi - 1)
             fail_msg("HI %d: %s", i, strerror(errno));
         while (lc.up <= i) {
-            json_t *m = client_try_recv(lc.w, HARNESS_RECV_MS);
+            json_t *m = tclient_try_recv(lc.w, HARNESS_RECV_MS);
             if (m == NULL) {
                 daemon_print_log_tail(f->d);
                 fail_msg("link %d: no LINK up (%d up, %d down so far)", i + 1, lc.up, lc.down);
@@ -502,11 +502,11 @@ static void fault_reconnects(struct fx *f)
                  lc.hi);
     }
     assert_int_equal(lc.replaced, RECONNECTS / 2);
-    json_t *r = client_request(f->probe, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
+    json_t *r = tclient_request(f->probe, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
     json_t *rob1 = json_array_get(json_object_get(r, "robots"), 0);
     assert_json_has(rob1, "{\"name\":\"rob1\",\"connected\":false,\"frames_in\":1000,\"errors\":0}");
     json_decref(r);
-    client_close(lc.w);
+    tclient_close(lc.w);
 }
 
 struct clients_wait {
@@ -517,7 +517,7 @@ struct clients_wait {
 static bool clients_at_two(void *ctx)
 {
     struct clients_wait *w = ctx;
-    json_t *s = client_request(w->f->probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(w->f->probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
     w->n = json_int_member(s, "clients");
     json_decref(s);
     return w->n == 2;
@@ -592,27 +592,27 @@ static size_t garbage_line(uint32_t *seed, char *out, size_t max)
 
 static void fault_garbage(struct fx *f)
 {
-    struct client *c[GARBAGE_CLIENTS];
+    struct tclient *c[GARBAGE_CLIENTS];
     uint32_t seed = 0x5eed1234u;
     char *buf = malloc((size_t)GARBAGE_LINES * GARBAGE_LINE_MAX);
     assert_non_null(buf);
     for (int k = 0; k < GARBAGE_CLIENTS; k++) {
-        c[k] = client_connect(f->d);
+        c[k] = tclient_connect(f->d);
         size_t len = 0;
         for (int i = 0; i < GARBAGE_LINES; i++)
             len += garbage_line(&seed, buf + len, GARBAGE_LINE_MAX);
-        client_send_raw(c[k], buf, len);
+        tclient_send_raw(c[k], buf, len);
         ref_tick(f);
     }
     free(buf);
     for (int k = 0; k < GARBAGE_CLIENTS; k++) {
         for (int i = 0; i < GARBAGE_LINES; i++) {
-            json_t *e = client_expect_class(c[k], "ERROR", HARNESS_RECV_MS);
+            json_t *e = tclient_expect_class(c[k], "ERROR", HARNESS_RECV_MS);
             assert_string_equal(json_str(e, "code"), "bad_json");
             json_decref(e);
         }
         /* the connection is still served */
-        json_t *v = client_request(c[k], "{\"cmd\":\"version\",\"id\":\"after\"}", "VERSION", NULL);
+        json_t *v = tclient_request(c[k], "{\"cmd\":\"version\",\"id\":\"after\"}", "VERSION", NULL);
         assert_string_equal(json_str(v, "id"), "after");
         json_decref(v);
         ref_tick(f);
@@ -620,8 +620,8 @@ static void fault_garbage(struct fx *f)
     /* garbage without LF, then gone */
     static const char tail[] = "\xff\x00\xc0{\"cmd\":";
     for (int k = 0; k < GARBAGE_CLIENTS; k++) {
-        client_send_raw(c[k], tail, sizeof tail - 1);
-        client_close(c[k]);
+        tclient_send_raw(c[k], tail, sizeof tail - 1);
+        tclient_close(c[k]);
     }
 }
 
@@ -634,17 +634,17 @@ static void fault_long_lines(struct fx *f)
     memset(chunk, 'x', ENDLESS_CHUNK);
 
     print_message("case: 65537 bytes without LF\n");
-    struct client *c = client_connect(f->d);
-    client_send_raw(c, chunk, ENDLESS_CHUNK);
-    client_send_raw(c, "x", 1); /* 65537 bytes, no LF */
-    json_t *e = client_expect_class(c, "ERROR", HARNESS_RECV_MS);
+    struct tclient *c = tclient_connect(f->d);
+    tclient_send_raw(c, chunk, ENDLESS_CHUNK);
+    tclient_send_raw(c, "x", 1); /* 65537 bytes, no LF */
+    json_t *e = tclient_expect_class(c, "ERROR", HARNESS_RECV_MS);
     assert_string_equal(json_str(e, "code"), "line_too_long");
     json_decref(e);
-    assert_true(client_wait_closed(c, HARNESS_RECV_MS));
-    client_close(c);
+    assert_true(tclient_wait_closed(c, HARNESS_RECV_MS));
+    tclient_close(c);
 
     print_message("case: a line that never ends\n");
-    c = client_connect(f->d);
+    c = tclient_connect(f->d);
     size_t sent = 0;
     int err = 0;
     while (sent < ENDLESS_MAX && err == 0) {
@@ -665,13 +665,13 @@ static void fault_long_lines(struct fx *f)
     /* What arrived before the close (a reset may discard it) must be the
      * error, and nothing else. */
     json_t *m;
-    while ((m = client_try_recv(c, HARNESS_QUIET_MS)) != NULL) {
+    while ((m = tclient_try_recv(c, HARNESS_QUIET_MS)) != NULL) {
         assert_string_equal(json_str(m, "class"), "ERROR");
         assert_string_equal(json_str(m, "code"), "line_too_long");
         json_decref(m);
     }
     assert_true(c->eof);
-    client_close(c);
+    tclient_close(c);
     free(chunk);
 }
 
@@ -686,44 +686,44 @@ static void fault_queued_replies(struct fx *f)
     for (int i = 0; i < QUEUED_REQUESTS; i++, len += sizeof req - 1)
         memcpy(buf + len, req, sizeof req - 1);
     for (int k = 0; k < QUEUED_CLIENTS; k++) {
-        struct client *c = client_connect_rcvbuf(f->d, 4096);
-        client_send_raw(c, buf, len);
+        struct tclient *c = tclient_connect_rcvbuf(f->d, 4096);
+        tclient_send_raw(c, buf, len);
         daemon_sleep(f->d, 50);
         ref_tick(f);
         if (k % 2)
             set_reset_on_close(c->fd);
-        client_close(c);
+        tclient_close(c);
     }
     free(buf);
 
     print_message("case: the asker of a command leaves before its AK\n");
-    int fd = robot_hello(f->d, "rob1");
+    int fd = trobot_hello(f->d, "rob1");
     char line[LINE_BUF];
     for (int k = 0; k < 2; k++) {
-        struct client *c = client_connect(f->d);
-        client_send(c, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"PING\",\"id\":7}");
+        struct tclient *c = tclient_connect(f->d);
+        tclient_send(c, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"PING\",\"id\":7}");
         raw_read_line(f->d, fd, line, sizeof line, HARNESS_RECV_MS);
         unsigned seq;
         if (sscanf(line, "PING,%u", &seq) != 1)
             fail_msg("PING expected on the robot link, got %s", line);
         if (k == 0) {
-            client_close(c);  /* gone: the ACK has no one to go to */
+            tclient_close(c);  /* gone: the ACK has no one to go to */
             daemon_sleep(f->d, 50);
         }
         char ak[64];
         snprintf(ak, sizeof ak, "AK,%d,%u,OK\n", 10 + k, seq);
-        robot_send(f->d, fd, ak);
+        trobot_send(f->d, fd, ak);
         if (k == 1) {         /* the command slot is free again */
-            json_t *a = client_wait_class(c, "ACK", HARNESS_RECV_MS, NULL);
+            json_t *a = tclient_wait_class(c, "ACK", HARNESS_RECV_MS, NULL);
             assert_json_eq(a, "{\"class\":\"ACK\",\"id\":7,\"robot\":\"rob1\",\"type\":\"PING\","
                               "\"status\":\"OK\"}", (const char *const[]){"seq", NULL});
             assert_int_equal(json_int_member(a, "seq"), seq);
             json_decref(a);
-            client_close(c);
+            tclient_close(c);
         }
         ref_tick(f);
     }
-    robot_close(f->d, fd);
+    trobot_close(f->d, fd);
 }
 
 struct fault_case {
@@ -789,13 +789,13 @@ static void test_sigterm_under_load(void **state)
     char load_log[] = "/tmp/rb-e2e-load-XXXXXX.log";
     write_load_log(load_log);
     struct daemon *d = daemon_start(state, CONFIG_LOAD);
-    struct client *probe = client_connect(d);
-    struct client *keep = client_connect(d);
-    json_decref(client_request(keep, "{\"cmd\":\"watch\",\"robots\":[\"rob1\"],\"types\":[\"JT\"]}",
-                               "WATCH", NULL));
+    struct tclient *probe = tclient_connect(d);
+    struct tclient *keep = tclient_connect(d);
+    json_decref(tclient_request(keep, "{\"cmd\":\"watch\",\"robots\":[\"rob1\"],\"types\":[\"JT\"]}",
+                                "WATCH", NULL));
     for (int i = 1; i < LOAD_WATCHERS; i++) {
-        struct client *c = client_connect_rcvbuf(d, 4096);
-        client_send(c, "{\"cmd\":\"watch\"}");
+        struct tclient *c = tclient_connect_rcvbuf(d, 4096);
+        tclient_send(c, "{\"cmd\":\"watch\"}");
     }
     sim_start(d, (const char *const[]){"--name", "rob2", "--replay", load_log, "--speed", "0",
                                        "--loop", "--once", NULL});
@@ -805,7 +805,7 @@ static void test_sigterm_under_load(void **state)
     bool bye = false, down = false;
     bool termed = false;
     while (!bye) {
-        json_t *m = client_try_recv(keep, HARNESS_RECV_MS);
+        json_t *m = tclient_try_recv(keep, HARNESS_RECV_MS);
         if (m == NULL)
             fail_msg("keeping-up watcher: %s after JT %lld", keep->eof ? "closed" : "silent",
                      next - 1);
@@ -830,7 +830,7 @@ static void test_sigterm_under_load(void **state)
          * How soon that happens depends on the machine, so look again
          * every 100 frames rather than at one fixed point. */
         if (!termed && next - 2 >= LOAD_FRAMES && (next - 2) % 100 == 0) {
-            json_t *st = client_request(probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
+            json_t *st = tclient_request(probe, "{\"cmd\":\"stats\"}", "STATS", NULL);
             long long drops = json_int_member(st, "drops");
             json_decref(st);
             if (drops > 0) {
@@ -843,7 +843,7 @@ static void test_sigterm_under_load(void **state)
         }
     }
     print_message("%lld JT frames before BYE\n", next - 2);
-    assert_true(client_wait_closed(keep, HARNESS_RECV_MS));
+    assert_true(tclient_wait_closed(keep, HARNESS_RECV_MS));
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int waited = 0;

@@ -25,19 +25,19 @@ static const char CONFIG_IDLE_SHORT[] =
 
 static const char JT_ZERO[] = "JT,1,0,0,0,0,0,0\n";
 
-static struct client *watcher(struct daemon *d)
+static struct tclient *watcher(struct daemon *d)
 {
-    struct client *c = client_connect(d);
-    json_t *w = client_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL);
+    struct tclient *c = tclient_connect(d);
+    json_t *w = tclient_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL);
     assert_json_eq(w, "{\"class\":\"WATCH\",\"enable\":true}", NULL);
     json_decref(w);
     return c;
 }
 
 /* The entry of a robot in the robots reply (new reference). */
-static json_t *robot_entry(struct client *c, const char *name)
+static json_t *robot_entry(struct tclient *c, const char *name)
 {
-    json_t *r = client_request(c, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
+    json_t *r = tclient_request(c, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
     json_t *list = json_object_get(r, "robots");
     assert_true(json_is_array(list));
     size_t i;
@@ -55,9 +55,9 @@ static json_t *robot_entry(struct client *c, const char *name)
     return NULL;
 }
 
-static json_t *stats_errors(struct client *c)
+static json_t *stats_errors(struct tclient *c)
 {
-    json_t *s = client_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL);
     json_t *e = json_object_get(s, "errors");
     assert_true(json_is_object(e));
     json_incref(e);
@@ -66,12 +66,12 @@ static json_t *stats_errors(struct client *c)
 }
 
 /* The next LINK object from a watcher (FRAMEs skipped). */
-static json_t *next_link(struct client *c)
+static json_t *next_link(struct tclient *c)
 {
-    return client_wait_class(c, "LINK", HARNESS_RECV_MS, NULL);
+    return tclient_wait_class(c, "LINK", HARNESS_RECV_MS, NULL);
 }
 
-static void expect_link_up(struct client *w, const char *robot, int fd)
+static void expect_link_up(struct tclient *w, const char *robot, int fd)
 {
     char peer[64], want[160];
     fd_local_addr(fd, peer, sizeof peer);
@@ -82,7 +82,7 @@ static void expect_link_up(struct client *w, const char *robot, int fd)
     json_decref(l);
 }
 
-static void expect_link_down(struct client *w, const char *robot, const char *reason)
+static void expect_link_down(struct tclient *w, const char *robot, const char *reason)
 {
     char want[160];
     snprintf(want, sizeof want,
@@ -112,11 +112,11 @@ static void test_hello_accepted(void **state)
         {"CR LF", "HI,5,rob1,1,e2e\r\n"},
     };
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
+    struct tclient *w = watcher(d);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         print_message("case: %s\n", cases[i].name);
-        int fd = robot_connect(d);
-        robot_send(d, fd, cases[i].hi);
+        int fd = trobot_connect(d);
+        trobot_send(d, fd, cases[i].hi);
         expect_link_up(w, "rob1", fd);
 
         char peer[64];
@@ -135,10 +135,10 @@ static void test_hello_accepted(void **state)
         json_decref(e);
 
         /* frames flow on the new link */
-        robot_send(d, fd, "JT,77,1,2,3,4,5,6\n");
-        json_decref(client_wait_frame(w, "JT", 77, HARNESS_RECV_MS, NULL));
+        trobot_send(d, fd, "JT,77,1,2,3,4,5,6\n");
+        json_decref(tclient_wait_frame(w, "JT", 77, HARNESS_RECV_MS, NULL));
 
-        robot_close(d, fd);
+        trobot_close(d, fd);
         expect_link_down(w, "rob1", "closed by robot");
         e = robot_entry(w, "rob1");
         assert_json_has(e, "{\"connected\":false}");
@@ -171,21 +171,21 @@ static const struct refuse_case refuse_cases[] = {
 static void test_hello_refused(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
+    struct tclient *w = watcher(d);
     int before_hello = 0;
     for (size_t i = 0; i < sizeof refuse_cases / sizeof refuse_cases[0]; i++) {
         const struct refuse_case *rc = &refuse_cases[i];
         print_message("case: %s\n", rc->name);
-        int fd = robot_connect(d);
-        robot_send(d, fd, rc->bytes);
+        int fd = trobot_connect(d);
+        trobot_send(d, fd, rc->bytes);
         assert_true(fd_wait_closed(d, fd, CLOSE_MS));
-        robot_close(d, fd);
+        trobot_close(d, fd);
         if (rc->log != NULL)
             assert_true(daemon_wait_log(d, rc->log, HARNESS_RECV_MS));
 
         /* nothing was published: the stats reply comes before any stream object */
         json_t *skipped = json_array();
-        json_t *s = client_request(w, "{\"cmd\":\"stats\"}", "STATS", skipped);
+        json_t *s = tclient_request(w, "{\"cmd\":\"stats\"}", "STATS", skipped);
         assert_int_equal(json_array_size(skipped), 0);
         before_hello += rc->before_hello;
         assert_int_equal(json_int_member(json_object_get(s, "errors"), "before_hello"),
@@ -207,22 +207,22 @@ static void test_hello_timeout(void **state)
 {
     static const char *const silent[] = {"", "HI,1,ro"}; /* nothing / a partial HI */
     struct daemon *d = daemon_start(state, CONFIG_HELLO_SHORT);
-    struct client *w = watcher(d);
+    struct tclient *w = watcher(d);
     for (size_t i = 0; i < sizeof silent / sizeof silent[0]; i++) {
         print_message("case: sends \"%s\"\n", silent[i]);
-        int fd = robot_connect(d);
-        robot_send(d, fd, silent[i]);
+        int fd = trobot_connect(d);
+        trobot_send(d, fd, silent[i]);
         assert_true(fd_wait_closed(d, fd, 3000));
-        robot_close(d, fd);
+        trobot_close(d, fd);
     }
     json_t *skipped = json_array();
-    json_t *s = client_request(w, "{\"cmd\":\"stats\"}", "STATS", skipped);
+    json_t *s = tclient_request(w, "{\"cmd\":\"stats\"}", "STATS", skipped);
     assert_int_equal(json_array_size(skipped), 0);
     assert_int_equal(json_int_member(s, "robots_connected"), 0);
     json_decref(s);
     json_decref(skipped);
     /* a robot that says HI in time is still accepted */
-    int fd = robot_hello(d, "rob1");
+    int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
     daemon_stop(state);
 }
@@ -232,24 +232,24 @@ static void test_hello_timeout(void **state)
 static void test_link_replaced(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
-    int old_fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int old_fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", old_fd);
 
-    int new_fd = robot_hello(d, "rob1");
+    int new_fd = trobot_hello(d, "rob1");
     assert_true(fd_wait_closed(d, old_fd, CLOSE_MS));
     expect_link_down(w, "rob1", "replaced by a new link");
     expect_link_up(w, "rob1", new_fd);
 
-    robot_send(d, new_fd, "JT,9,1,2,3,4,5,6\n");
-    json_decref(client_wait_frame(w, "JT", 9, HARNESS_RECV_MS, NULL));
+    trobot_send(d, new_fd, "JT,9,1,2,3,4,5,6\n");
+    json_decref(tclient_wait_frame(w, "JT", 9, HARNESS_RECV_MS, NULL));
     char peer[64];
     fd_local_addr(new_fd, peer, sizeof peer);
     json_t *e = robot_entry(w, "rob1");
     assert_true(json_is_true(json_object_get(e, "connected")));
     assert_string_equal(json_str(e, "peer"), peer);
     json_decref(e);
-    json_t *s = client_request(w, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(w, "{\"cmd\":\"stats\"}", "STATS", NULL);
     assert_int_equal(json_int_member(s, "robots_connected"), 1);
     json_decref(s);
     daemon_stop(state);
@@ -260,19 +260,19 @@ static void test_link_replaced(void **state)
 static void test_idle_timeout(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_IDLE_SHORT);
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
 
     /* HB every 50 ms for a second keeps a 0.3 s idle timeout from firing */
     for (int i = 0; i < 20; i++) {
         char hb[32];
         snprintf(hb, sizeof hb, "HB,%d\n", i + 2);
-        robot_send(d, fd, hb);
+        trobot_send(d, fd, hb);
         daemon_sleep(d, 50);
     }
     json_t *skipped = json_array();
-    json_t *s = client_request(w, "{\"cmd\":\"stats\"}", "STATS", skipped);
+    json_t *s = tclient_request(w, "{\"cmd\":\"stats\"}", "STATS", skipped);
     size_t i;
     json_t *m;
     json_array_foreach(skipped, i, m) assert_string_not_equal(json_str(m, "class"), "LINK");
@@ -325,11 +325,11 @@ static const char *const causes[] = {"too_long",  "non_printable", "bad_checksum
 static void test_bad_frames(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
-    robot_send(d, fd, JT_ZERO);
-    json_decref(client_wait_frame(w, "JT", 1, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, JT_ZERO);
+    json_decref(tclient_wait_frame(w, "JT", 1, HARNESS_RECV_MS, NULL));
 
     char too_long[1200];
     memset(too_long, '1', sizeof too_long);
@@ -344,14 +344,14 @@ static void test_bad_frames(void **state)
     for (size_t i = 0; i < n; i++) {
         const struct bad_case *bc = &bad_cases[i];
         print_message("case: %s\n", bc->name);
-        robot_send(d, fd, bc->bytes ? bc->bytes : too_long);
+        trobot_send(d, fd, bc->bytes ? bc->bytes : too_long);
         /* the next good frame is the next thing published */
         char good[64];
         long long seq = 1000 + (long long)i;
         snprintf(good, sizeof good, "JT,%lld,1,2,3,4,5,6\n", seq);
-        robot_send(d, fd, good);
+        trobot_send(d, fd, good);
         json_t *skipped = json_array();
-        json_decref(client_wait_frame(w, "JT", seq, HARNESS_RECV_MS, skipped));
+        json_decref(tclient_wait_frame(w, "JT", seq, HARNESS_RECV_MS, skipped));
         assert_int_equal(json_array_size(skipped), 0);
         json_decref(skipped);
 
@@ -385,16 +385,16 @@ static void test_bad_frame_log_rate(void **state)
 {
     /* -v: debug logging on, so its paths run too */
     struct daemon *d = daemon_start_args(state, CONFIG, (const char *const[]){"-v", NULL});
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
     char burst[100 * 32];
     size_t n = 0;
     for (int i = 0; i < 100; i++)
         n += (size_t)sprintf(burst + n, "ST,%d,RUNNING,AUTO,ON,101\n", i);
-    robot_write(d, fd, burst, n);
-    robot_send(d, fd, "JT,500,0,0,0,0,0,0\n");
-    json_decref(client_wait_frame(w, "JT", 500, HARNESS_RECV_MS, NULL));
+    trobot_write(d, fd, burst, n);
+    trobot_send(d, fd, "JT,500,0,0,0,0,0,0\n");
+    json_decref(tclient_wait_frame(w, "JT", 500, HARNESS_RECV_MS, NULL));
     json_t *errs = stats_errors(w);
     assert_int_equal(json_int_member(errs, "bad_value"), 100);
     json_decref(errs);
@@ -403,9 +403,9 @@ static void test_bad_frame_log_rate(void **state)
 
     /* a second later the next bad frame is reported again */
     daemon_sleep(d, 1200);
-    robot_send(d, fd, "ST,600,RUNNING,AUTO,ON,101\n");
-    robot_send(d, fd, "JT,601,0,0,0,0,0,0\n");
-    json_decref(client_wait_frame(w, "JT", 601, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, "ST,600,RUNNING,AUTO,ON,101\n");
+    trobot_send(d, fd, "JT,601,0,0,0,0,0,0\n");
+    json_decref(tclient_wait_frame(w, "JT", 601, HARNESS_RECV_MS, NULL));
     daemon_sleep(d, 100);
     assert_int_equal(count_in_log(d, "rob1: dropped a bad frame"), lines + 1);
     daemon_stop(state);

@@ -374,9 +374,9 @@ static struct daemon *bridge_start(void **state, const char *robots, const char 
     return daemon_start(state, text);
 }
 
-static json_t *stats_mqtt(struct client *c)
+static json_t *stats_mqtt(struct tclient *c)
 {
-    json_t *s = client_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s = tclient_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL);
     json_t *m = json_object_get(s, "mqtt");
     if (!json_is_object(m)) {
         char *t = json_text(s);
@@ -388,7 +388,7 @@ static json_t *stats_mqtt(struct client *c)
 }
 
 struct connected_wait {
-    struct client *c;
+    struct tclient *c;
     bool want;
 };
 
@@ -401,7 +401,7 @@ static bool connected_is(void *ctx)
     return ok;
 }
 
-static void wait_connected(struct daemon *d, struct client *c, bool want, int ms)
+static void wait_connected(struct daemon *d, struct tclient *c, bool want, int ms)
 {
     struct connected_wait w = {c, want};
     if (!wait_until(d, connected_is, &w, ms)) {
@@ -410,10 +410,10 @@ static void wait_connected(struct daemon *d, struct client *c, bool want, int ms
     }
 }
 
-static struct client *watcher(struct daemon *d)
+static struct tclient *watcher(struct daemon *d)
 {
-    struct client *c = client_connect(d);
-    json_decref(client_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL));
+    struct tclient *c = tclient_connect(d);
+    json_decref(tclient_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL));
     return c;
 }
 
@@ -421,7 +421,7 @@ static void send_jt(struct daemon *d, int fd, long seq)
 {
     char line[96];
     snprintf(line, sizeof line, "JT,%ld,%ld,2,3,4,5,6\n", seq, seq % 360);
-    robot_send(d, fd, line);
+    trobot_send(d, fd, line);
 }
 
 /* A line the bridge wrote to a raw robot socket, or false after ms. */
@@ -465,14 +465,14 @@ static void test_topics_and_payloads(void **state)
     size_t at = 0;
     sub_wait(s, &at, "e2e/cell/bridge/status", "online", MQTT_WAIT_MS);
     sub_wait(s, NULL, "e2e/cell/rob2/link", "down", MQTT_WAIT_MS);
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     sub_wait(s, &at, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
 
     static const struct {
         const char *type, *line;
     } frames[] = {
-        {"HI", NULL},                                   /* sent by robot_hello */
+        {"HI", NULL},                                   /* sent by trobot_hello */
         {"JT", "JT,2,10,20.5,-30,40.25,0,-180\n"},
         {"ST", "ST,3,RUNNING,AUTO,ON,100\n"},
         {"IO", "IO,4,doGrip,1\n"},
@@ -481,8 +481,8 @@ static void test_topics_and_payloads(void **state)
     for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
         print_message("case: %s\n", frames[i].type);
         if (frames[i].line)
-            robot_send(d, fd, frames[i].line);
-        json_t *f = client_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
+            trobot_send(d, fd, frames[i].line);
+        json_t *f = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
         assert_string_equal(json_str(f, "type"), frames[i].type);
         char topic[64];
         snprintf(topic, sizeof topic, "e2e/cell/rob1/%s", frames[i].type);
@@ -497,8 +497,8 @@ static void test_topics_and_payloads(void **state)
         json_decref(f);
     }
     /* PS is not in mqtt.types, HB never published: the watcher sees PS, MQTT nothing. */
-    robot_send(d, fd, "HB,6\nPS,7,1,2,3,1,0,0,0\nJT,8,1,1,1,1,1,1\n");
-    json_decref(client_wait_frame(w, "JT", 8, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, "HB,6\nPS,7,1,2,3,1,0,0,0\nJT,8,1,1,1,1,1,1\n");
+    json_decref(tclient_wait_frame(w, "JT", 8, HARNESS_RECV_MS, NULL));
     sub_wait_seq(s, "e2e/cell/rob1/JT", 8, MQTT_WAIT_MS);
     assert_int_equal(sub_count(s, "e2e/cell/rob1/PS", 0), 0);
     assert_int_equal(sub_count(s, "e2e/cell/rob1/HB", 0), 0);
@@ -518,12 +518,12 @@ static void test_retained_for_late_subscriber(void **state)
 {
     broker_start(&the_broker, 0);
     struct daemon *d = bridge_start(state, ROBOTS, "\"qos\":2");
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     for (long seq = 2; seq <= 5; seq++)
         send_jt(d, fd, seq);
-    robot_send(d, fd, "ST,6,STOPPED,MANR,OFF,0\n");
-    json_decref(client_wait_frame(w, "ST", 6, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, "ST,6,STOPPED,MANR,OFF,0\n");
+    json_decref(tclient_wait_frame(w, "ST", 6, HARNESS_RECV_MS, NULL));
     daemon_sleep(d, 200);
 
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
@@ -549,8 +549,8 @@ static void test_rate_cap(void **state)
     snprintf(extra, sizeof extra, "\"rate\":{\"JT\":%d}", RATE_HZ);
     struct daemon *d = bridge_start(state, ROBOTS, extra);
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/rob1/#");
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     sub_wait(s, NULL, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
     size_t start = s->n;
     long last = 1;
@@ -574,9 +574,9 @@ static void test_rate_cap(void **state)
     assert_true(during >= 5);
     assert_true((long)during <= cap);
     /* the watcher got every one of them, in order */
-    json_decref(client_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
+    json_decref(tclient_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
     for (long seq = 3; seq <= last; seq++) {
-        json_t *f = client_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
+        json_t *f = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
         assert_int_equal(json_int_member(f, "seq"), seq);
         json_decref(f);
     }
@@ -609,7 +609,7 @@ static void test_offline_on_shutdown(void **state)
     broker_start(&the_broker, 0);
     struct daemon *d = bridge_start(state, ROBOTS, "");
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
-    int fd = robot_hello(d, "rob1");
+    int fd = trobot_hello(d, "rob1");
     (void)fd;
     size_t at = 0;
     sub_wait(s, &at, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
@@ -643,8 +643,8 @@ static void test_reload_removes_robot(void **state)
     const char *extra[] = {"-c", path, NULL};
     struct daemon *d = daemon_start_args(state, text, extra);
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
-    robot_hello(d, "rob1");
-    robot_hello(d, "rob2");
+    trobot_hello(d, "rob1");
+    trobot_hello(d, "rob2");
     size_t at = 0;
     sub_wait(s, &at, "e2e/cell/rob2/link", "up", MQTT_WAIT_MS);
     at = 0;
@@ -657,8 +657,8 @@ static void test_reload_removes_robot(void **state)
     fclose(f);
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     sub_wait(s, &at, "e2e/cell/rob2/link", "down", MQTT_WAIT_MS);
-    struct client *c = client_connect(d);
-    json_decref(client_request(c, "{\"cmd\":\"robots\"}", "ROBOTS", NULL));
+    struct tclient *c = tclient_connect(d);
+    json_decref(tclient_request(c, "{\"cmd\":\"robots\"}", "ROBOTS", NULL));
     s->d = NULL;
     daemon_stop(state);
     sub_close(s);
@@ -671,18 +671,18 @@ static void test_broker_restart(void **state)
 {
     broker_start(&the_broker, 0);
     struct daemon *d = bridge_start(state, ROBOTS, "");
-    struct client *w = watcher(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
     send_jt(d, fd, 2);
-    json_decref(client_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
+    json_decref(tclient_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
     wait_connected(d, w, true, RECONNECT_MS);
 
     broker_stop(&the_broker, SIGTERM);
     wait_connected(d, w, false, RECONNECT_MS);
     assert_true(daemon_wait_log(d, "mqtt: connection to 127.0.0.1:", HARNESS_RECV_MS));
     send_jt(d, fd, 3);           /* the present changes while the broker is away */
-    robot_send(d, fd, "ST,4,RUNNING,AUTO,ON,50\n");
-    json_decref(client_wait_frame(w, "ST", 4, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, "ST,4,RUNNING,AUTO,ON,50\n");
+    json_decref(tclient_wait_frame(w, "ST", 4, HARNESS_RECV_MS, NULL));
 
     broker_start(&the_broker, the_broker.port);
     wait_connected(d, w, true, RECONNECT_MS);
@@ -716,13 +716,13 @@ static void test_broker_stopped(void **state)
     snprintf(extra, sizeof extra, "\"qos\":1,\"queue_messages\":%d", SMALL_QUEUE);
     struct daemon *d = bridge_start(state, ROBOTS, extra);
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/rob1/JT");
-    struct client *w = watcher(d);
-    struct client *c = client_connect(d);
-    int fd = robot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    struct tclient *c = tclient_connect(d);
+    int fd = trobot_hello(d, "rob1");
     send_jt(d, fd, 2);
     sub_wait(s, NULL, "e2e/cell/rob1/JT", NULL, MQTT_WAIT_MS);
 
-    json_decref(client_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
+    json_decref(tclient_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
 
     kill(the_broker.pid, SIGSTOP);
     long last = 2;
@@ -732,7 +732,7 @@ static void test_broker_stopped(void **state)
         while (last < due) {
             send_jt(d, fd, ++last);
             if (last % 100 == 0)   /* replies are not held up by the broker */
-                json_decref(client_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL));
+                json_decref(tclient_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL));
         }
         daemon_sleep(d, 2);
     }
@@ -747,7 +747,7 @@ static void test_broker_stopped(void **state)
 
     json_t *skipped = json_array();
     for (long want = 3; want <= last; want++) {
-        json_t *f = client_wait_class(w, "FRAME", HARNESS_RECV_MS, skipped);
+        json_t *f = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, skipped);
         assert_int_equal(json_int_member(f, "seq"), want);
         json_decref(f);
     }
@@ -781,10 +781,10 @@ static void test_commands(void **state)
     json_decref(j);
     sub_publish(s, "e2e/cell/rob1/cmd", NULL, true);     /* clear it */
 
-    int fd = robot_hello(d, "rob1");
-    struct client *w = watcher(d);
+    int fd = trobot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
     send_jt(d, fd, 2);
-    json_decref(client_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
+    json_decref(tclient_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
 
     static const struct {
         const char *name;
@@ -832,7 +832,7 @@ static void test_commands(void **state)
             assert_int_equal(sscanf(line, "%*[A-Z],%u", &seq), 1);
             char ak[64];
             snprintf(ak, sizeof ak, "AK,%zu,%u,OK\n", 10 + i, seq);
-            robot_send(d, fd, ak);
+            trobot_send(d, fd, ak);
         }
         r = sub_wait(s, &at, cases[i].ack_topic, NULL, MQTT_WAIT_MS);
         j = rx_json(r);
@@ -854,7 +854,7 @@ static void test_commands_not_subscribed(void **state)
     broker_start(&the_broker, 0);
     struct daemon *d = bridge_start(state, ROBOTS, "");
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
-    int fd = robot_hello(d, "rob1");
+    int fd = trobot_hello(d, "rob1");
     sub_wait(s, NULL, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
     sub_publish(s, "e2e/cell/rob1/cmd", "{\"type\":\"PING\",\"id\":1}", false);
     sub_pump(s, QUIET_MS);

@@ -77,13 +77,13 @@ static struct daemon *start_with_file(void **state, const char *text, char path[
 }
 
 /* A watcher of rob2's JT, once rob2 is linked; returns rob2's socket. */
-static int watch_rob2(struct daemon *d, struct client **w)
+static int watch_rob2(struct daemon *d, struct tclient **w)
 {
-    *w = client_connect(d);
-    json_decref(client_request(*w, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
-                               "WATCH", NULL));
-    int rob2 = robot_hello(d, "rob2");
-    json_decref(client_wait_class(*w, "LINK", WAIT_MS, NULL));
+    *w = tclient_connect(d);
+    json_decref(tclient_request(*w, "{\"cmd\":\"watch\",\"robots\":[\"rob2\"],\"types\":[\"JT\"]}",
+                                "WATCH", NULL));
+    int rob2 = trobot_hello(d, "rob2");
+    json_decref(tclient_wait_class(*w, "LINK", WAIT_MS, NULL));
     return rob2;
 }
 
@@ -92,26 +92,26 @@ static void run_case(void **state, const struct reload_case *t)
     char path[27];
     struct daemon *d = start_with_file(state, t->before, path);
 
-    struct client *w = client_connect(d);
-    json_decref(client_request(w, "{\"cmd\":\"watch\",\"types\":[\"HI\"]}", "WATCH", NULL));
-    int rob1 = robot_hello(d, "rob1");
-    json_t *up = client_wait_class(w, "LINK", WAIT_MS, NULL);
+    struct tclient *w = tclient_connect(d);
+    json_decref(tclient_request(w, "{\"cmd\":\"watch\",\"types\":[\"HI\"]}", "WATCH", NULL));
+    int rob1 = trobot_hello(d, "rob1");
+    json_t *up = tclient_wait_class(w, "LINK", WAIT_MS, NULL);
     assert_string_equal(json_str(up, "state"), "up");
     json_decref(up);
-    json_decref(client_wait_class(w, "FRAME", WAIT_MS, NULL)); /* its HI */
+    json_decref(tclient_wait_class(w, "FRAME", WAIT_MS, NULL)); /* its HI */
 
     write_file(path, t->after);
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     if (!daemon_wait_log(d, t->log_line, WAIT_MS))
         fail_msg("%s: log line \"%s\" missing", t->name, t->log_line);
-    robot_send(d, rob1, "HB,2\n");
+    trobot_send(d, rob1, "HB,2\n");
 
     /* A LINK down for rob1 must come exactly when the case says so. */
-    json_t *link = client_try_recv(w, HARNESS_QUIET_MS);
+    json_t *link = tclient_try_recv(w, HARNESS_QUIET_MS);
     if (t->rob1_stays_up) {
         if (link)
             fail_msg("%s: unexpected %s", t->name, json_text(link));
-        json_t *robots = client_request(w, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
+        json_t *robots = tclient_request(w, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
         json_t *r0 = NULL, *e;
         size_t i;
         json_array_foreach(json_object_get(robots, "robots"), i, e)
@@ -133,9 +133,9 @@ static void run_case(void **state, const struct reload_case *t)
     snprintf(req, sizeof req,
              "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"%s\",\"fields\":%s,\"id\":9}",
              t->send_type, t->send_fields ? t->send_fields : "{}");
-    client_send(w, req);
+    tclient_send(w, req);
     if (t->send_code) {
-        json_t *e = client_wait_class(w, "ERROR", WAIT_MS, NULL);
+        json_t *e = tclient_wait_class(w, "ERROR", WAIT_MS, NULL);
         assert_string_equal(json_str(e, "code"), t->send_code);
         json_decref(e);
     } else {
@@ -154,9 +154,9 @@ static void run_case(void **state, const struct reload_case *t)
     }
 
     if (t->rob2_hello) {
-        int rob2 = robot_hello(d, "rob2");
+        int rob2 = trobot_hello(d, "rob2");
         if (strcmp(t->rob2_hello, "up") == 0) {
-            json_t *l2 = client_wait_class(w, "LINK", WAIT_MS, NULL);
+            json_t *l2 = tclient_wait_class(w, "LINK", WAIT_MS, NULL);
             assert_string_equal(json_str(l2, "robot"), "rob2");
             assert_string_equal(json_str(l2, "state"), "up");
             json_decref(l2);
@@ -182,7 +182,7 @@ static void test_reload_keeps_watch_filters(void **state)
     char path[27];
     struct daemon *d =
         start_with_file(state, "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}", path);
-    struct client *w;
+    struct tclient *w;
     int rob2 = watch_rob2(d, &w);
 
     /* rob1 goes away: rob2 moves from index 1 to index 0. */
@@ -190,10 +190,10 @@ static void test_reload_keeps_watch_filters(void **state)
     assert_int_equal(kill(d->pid, SIGHUP), 0);
     assert_true(daemon_wait_log(d, "configuration", WAIT_MS) &&
                 daemon_wait_log(d, "in force", WAIT_MS));
-    int rob3 = robot_hello(d, "rob3");
-    robot_send(d, rob3, "JT,2,9,9,9,9,9,9\n");
-    robot_send(d, rob2, "JT,5,1,2,3,4,5,6\n");
-    json_t *f = client_wait_class(w, "FRAME", WAIT_MS, NULL);
+    int rob3 = trobot_hello(d, "rob3");
+    trobot_send(d, rob3, "JT,2,9,9,9,9,9,9\n");
+    trobot_send(d, rob2, "JT,5,1,2,3,4,5,6\n");
+    json_t *f = tclient_wait_class(w, "FRAME", WAIT_MS, NULL);
     assert_string_equal(json_str(f, "robot"), "rob2");
     assert_int_equal(json_int_member(f, "seq"), 5);
     json_decref(f);
@@ -208,11 +208,11 @@ static void test_reload_moved_robot_link_down(void **state)
     char path[27];
     struct daemon *d =
         start_with_file(state, "{\"robots\":[{\"name\":\"rob1\"},{\"name\":\"rob2\"}]}", path);
-    struct client *w;
+    struct tclient *w;
     int rob2 = watch_rob2(d, &w);
     write_file(path, "{\"robots\":[{\"name\":\"rob2\",\"peer\":\"127.0.0.2\"}]}");
     assert_int_equal(kill(d->pid, SIGHUP), 0);
-    json_t *down = client_wait_class(w, "LINK", WAIT_MS, NULL);
+    json_t *down = tclient_wait_class(w, "LINK", WAIT_MS, NULL);
     assert_string_equal(json_str(down, "robot"), "rob2");
     assert_string_equal(json_str(down, "state"), "down");
     json_decref(down);

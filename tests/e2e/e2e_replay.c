@@ -166,14 +166,14 @@ static json_t *without_volatile(const json_t *m)
 
 /* Replay one robot's frames; append the watcher's stream up to and including
  * its LINK down to out. */
-static void replay_robot(struct daemon *d, struct client *w, const char *log_path,
+static void replay_robot(struct daemon *d, struct tclient *w, const char *log_path,
                          const char *robot, json_t *out)
 {
     pid_t sim = sim_start(d, (const char *const[]){"--replay", log_path, "--speed", "0", "--name",
                                                    robot, "--once", NULL});
     bool down = false;
     while (!down) {
-        json_t *m = client_try_recv(w, REPLAY_ROBOT_MS);
+        json_t *m = tclient_try_recv(w, REPLAY_ROBOT_MS);
         if (m == NULL) {
             daemon_print_log_tail(d);
             fail_msg("replay of %s for %s: no LINK down within %d ms (%s, %zu objects so far)",
@@ -294,8 +294,8 @@ static void test_replay(void **state)
     char *config = replay_config(rc->name, robots, nrobots);
     struct daemon *d = daemon_start((void **)&rc->d, config);
     free(config);
-    struct client *watcher = client_connect(d);
-    json_decref(client_request(watcher, "{\"cmd\":\"watch\"}", "WATCH", NULL));
+    struct tclient *watcher = tclient_connect(d);
+    json_decref(tclient_request(watcher, "{\"cmd\":\"watch\"}", "WATCH", NULL));
 
     json_t *got = json_array();
     for (size_t i = 0; i < nrobots; i++)

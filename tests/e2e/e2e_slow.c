@@ -29,9 +29,9 @@
 static const char CONFIG[] =
     "{\"robots\":[{\"name\":\"rob1\"}],\"limits\":{\"client_queue_bytes\":65536}}";
 
-static json_t *stats(struct client *c)
+static json_t *stats(struct tclient *c)
 {
-    return client_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    return tclient_request(c, "{\"cmd\":\"stats\"}", "STATS", NULL);
 }
 
 /* The robot side of the stream test: a non-blocking socket and the frame
@@ -76,14 +76,14 @@ static void writer_step(struct writer *w, long long limit)
 static void test_stalled_client(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *fast = client_connect(d);
-    json_decref(client_request(fast, "{\"cmd\":\"watch\"}", "WATCH", NULL));
-    int fd = robot_hello(d, "rob1");
-    json_decref(client_wait_class(fast, "LINK", HARNESS_RECV_MS, NULL));
+    struct tclient *fast = tclient_connect(d);
+    json_decref(tclient_request(fast, "{\"cmd\":\"watch\"}", "WATCH", NULL));
+    int fd = trobot_hello(d, "rob1");
+    json_decref(tclient_wait_class(fast, "LINK", HARNESS_RECV_MS, NULL));
 
     /* reads its WATCH reply, then nothing until the robot is done */
-    struct client *stalled = client_connect_rcvbuf(d, SMALL_RCVBUF);
-    json_decref(client_request(stalled, "{\"cmd\":\"watch\",\"types\":[\"EV\"]}", "WATCH", NULL));
+    struct tclient *stalled = tclient_connect_rcvbuf(d, SMALL_RCVBUF);
+    json_decref(tclient_request(stalled, "{\"cmd\":\"watch\",\"types\":[\"EV\"]}", "WATCH", NULL));
 
     struct writer w = {.d = d, .fd = fd, .next = 1};
     memset(w.text, 'x', TEXT_LEN);
@@ -99,7 +99,7 @@ static void test_stalled_client(void **state)
             fail_msg("fast watcher got %lld of %d frames (robot wrote %lld) in %d ms", received,
                      STREAM_FRAMES, w.next - 1, STREAM_MS);
         writer_step(&w, received + WINDOW);
-        json_t *m = client_try_recv(fast, 100);
+        json_t *m = tclient_try_recv(fast, 100);
         if (m == NULL) {
             if (fast->eof)
                 fail_msg("fast watcher disconnected");
@@ -138,7 +138,7 @@ static void test_stalled_client(void **state)
         if (now_unix() > t_drain)
             fail_msg("stalled client: %lld frames + %lld dropped of %d after %d ms", got, dropped,
                      STREAM_FRAMES, DRAIN_MS);
-        json_t *m = client_try_recv(stalled, 1000);
+        json_t *m = tclient_try_recv(stalled, 1000);
         if (m == NULL) {
             if (stalled->eof)
                 fail_msg("stalled client was disconnected");
@@ -169,14 +169,14 @@ static void test_stalled_client(void **state)
     assert_int_equal(json_int_member(s, "drops"), dropped);
     json_decref(s);
     /* and it is still served */
-    json_decref(client_request(stalled, "{\"cmd\":\"version\"}", "VERSION", NULL));
+    json_decref(tclient_request(stalled, "{\"cmd\":\"version\"}", "VERSION", NULL));
     daemon_stop(state);
 }
 
 /* --- clients that go away with output queued ------------------------------------ */
 
 struct count_ctx {
-    struct client *q;
+    struct tclient *q;
     long long clients;
 };
 
@@ -206,12 +206,12 @@ static const struct vanish_case vanish_cases[] = {
 static void test_client_vanishes(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *q = client_connect(d);
-    json_decref(client_request(q, "{\"cmd\":\"watch\"}", "WATCH", NULL));
-    int fd = robot_hello(d, "rob1");
-    robot_send(d, fd, "JT,1,1,2,3,4,5,6\nST,2,RUNNING,AUTO,ON,100\nIO,3,doGrip,1\n");
-    json_decref(client_wait_frame(q, "IO", 3, HARNESS_RECV_MS, NULL));
-    json_decref(client_request(q, "{\"cmd\":\"watch\",\"enable\":false}", "WATCH", NULL));
+    struct tclient *q = tclient_connect(d);
+    json_decref(tclient_request(q, "{\"cmd\":\"watch\"}", "WATCH", NULL));
+    int fd = trobot_hello(d, "rob1");
+    trobot_send(d, fd, "JT,1,1,2,3,4,5,6\nST,2,RUNNING,AUTO,ON,100\nIO,3,doGrip,1\n");
+    json_decref(tclient_wait_frame(q, "IO", 3, HARNESS_RECV_MS, NULL));
+    json_decref(tclient_request(q, "{\"cmd\":\"watch\",\"enable\":false}", "WATCH", NULL));
 
     char *burst = malloc(2000 * 64);
     assert_non_null(burst);
@@ -219,31 +219,31 @@ static void test_client_vanishes(void **state)
     for (size_t i = 0; i < sizeof vanish_cases / sizeof vanish_cases[0]; i++) {
         const struct vanish_case *vc = &vanish_cases[i];
         print_message("case: %s\n", vc->name);
-        struct client *c = client_connect_rcvbuf(d, SMALL_RCVBUF);
+        struct tclient *c = tclient_connect_rcvbuf(d, SMALL_RCVBUF);
         if (vc->watch) {
-            json_decref(client_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL));
+            json_decref(tclient_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL));
             for (int k = 0; k < 300; k++) {
                 char f[64];
                 snprintf(f, sizeof f, "JT,%lld,%d,0,0,0,0,0\n", seq++, k);
-                robot_send(d, fd, f);
+                trobot_send(d, fd, f);
             }
         }
         size_t n = 0;
         for (int k = 0; k < vc->requests; k++)
             n += (size_t)sprintf(burst + n, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":%d}\n", k);
-        client_send_raw(c, burst, n);
+        tclient_send_raw(c, burst, n);
         if (vc->reset) {
             struct linger lg = {1, 0};
             setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         }
-        client_close(c);
+        tclient_close(c);
         struct count_ctx cc = {q, 1};
         assert_true(wait_until(d, clients_are, &cc, HARNESS_RECV_MS));
         /* the daemon still serves the others and the robot */
         char f[64];
         snprintf(f, sizeof f, "JT,%lld,0,0,0,0,0,0\n", seq++);
-        robot_send(d, fd, f);
-        json_t *s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
+        trobot_send(d, fd, f);
+        json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
         assert_true(json_is_true(json_object_get(s, "connected")));
         json_decref(s);
     }
@@ -256,13 +256,13 @@ static void test_client_vanishes(void **state)
 static void test_replies_past_hard_limit(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *q = client_connect(d);
-    int fd = robot_hello(d, "rob1");
-    robot_send(d, fd, "JT,1,1,2,3,4,5,6\nST,2,RUNNING,AUTO,ON,100\nIO,3,doGrip,1\n"
+    struct tclient *q = tclient_connect(d);
+    int fd = trobot_hello(d, "rob1");
+    trobot_send(d, fd, "JT,1,1,2,3,4,5,6\nST,2,RUNNING,AUTO,ON,100\nIO,3,doGrip,1\n"
                       "PS,4,1,2,3,1,0,0,0\nCF,5,0,0,0,0,tool0,wobj0\n");
     json_t *s0 = NULL;
     for (int i = 0; i < 100; i++) { /* until the five frames are in the state */
-        s0 = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
+        s0 = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
         if (json_object_size(json_object_get(s0, "frames")) >= 5)
             break;
         json_decref(s0);
@@ -277,7 +277,7 @@ static void test_replies_past_hard_limit(void **state)
 
     /* enough requests that the replies exceed 2 x 64 KiB several times */
     int requests = (int)(8 * 2 * QUEUE_BYTES / reply_len) + 100;
-    struct client *c = client_connect_rcvbuf(d, SMALL_RCVBUF);
+    struct tclient *c = tclient_connect_rcvbuf(d, SMALL_RCVBUF);
     char line[64];
     size_t cap = (size_t)requests * 48;
     char *burst = malloc(cap);
@@ -288,7 +288,7 @@ static void test_replies_past_hard_limit(void **state)
         memcpy(burst + n, line, (size_t)m);
         n += (size_t)m;
     }
-    client_send_raw(c, burst, n);
+    tclient_send_raw(c, burst, n);
     free(burst);
     struct count_ctx cc = {q, 1};
     assert_true(wait_until(d, clients_are, &cc, HARNESS_RECV_MS * 2));
@@ -296,11 +296,11 @@ static void test_replies_past_hard_limit(void **state)
     assert_int_equal(json_int_member(s, "disconnects"), 1);
     json_decref(s);
 
-    /* the replies it got are whole lines, in order (client_try_recv fails on
+    /* the replies it got are whole lines, in order (tclient_try_recv fails on
      * a partial line at EOF), and fewer than it asked for */
     long long next_id = 0;
     for (;;) {
-        json_t *m = client_try_recv(c, HARNESS_RECV_MS);
+        json_t *m = tclient_try_recv(c, HARNESS_RECV_MS);
         if (m == NULL)
             break;
         assert_string_equal(json_str(m, "class"), "STATE");

@@ -24,25 +24,25 @@ static const char CONFIG_TWO_CLIENTS[] =
 
 static const char *const IGNORE_TIME[] = {"time", NULL};
 
-static struct client *watcher_with(struct daemon *d, const char *req, const char *echo)
+static struct tclient *watcher_with(struct daemon *d, const char *req, const char *echo)
 {
-    struct client *c = client_connect(d);
-    json_t *w = client_request(c, req, "WATCH", NULL);
+    struct tclient *c = tclient_connect(d);
+    json_t *w = tclient_request(c, req, "WATCH", NULL);
     assert_json_eq(w, echo, NULL);
     json_decref(w);
     return c;
 }
 
-static struct client *watcher(struct daemon *d)
+static struct tclient *watcher(struct daemon *d)
 {
     return watcher_with(d, "{\"cmd\":\"watch\"}", "{\"class\":\"WATCH\",\"enable\":true}");
 }
 
 /* A linked robot, with the LINK up consumed from watcher w. */
-static int linked_robot(struct daemon *d, struct client *w, const char *name)
+static int linked_robot(struct daemon *d, struct tclient *w, const char *name)
 {
-    int fd = robot_hello(d, name);
-    json_t *l = client_wait_class(w, "LINK", HARNESS_RECV_MS, NULL);
+    int fd = trobot_hello(d, name);
+    json_t *l = tclient_wait_class(w, "LINK", HARNESS_RECV_MS, NULL);
     assert_json_has(l, "{\"state\":\"up\"}");
     assert_string_equal(json_str(l, "robot"), name);
     json_decref(l);
@@ -87,10 +87,10 @@ static const struct frame_case frame_cases[] = {
      ENV("EJ", 17) ",\"extax\":[null,100.0,null,null,-45.5,null]}"},
 };
 
-static void expect_frame(struct client *w, const char *want, double t0, double t1)
+static void expect_frame(struct tclient *w, const char *want, double t0, double t1)
 {
     json_t *skipped = json_array();
-    json_t *f = client_wait_class(w, "FRAME", HARNESS_RECV_MS, skipped);
+    json_t *f = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, skipped);
     /* only LINK objects may come in between (the HI frame, if published) */
     size_t i;
     json_t *m;
@@ -104,22 +104,22 @@ static void expect_frame(struct client *w, const char *want, double t0, double t
 }
 
 /* Drain until the FRAME of this seq, so a table starts from a known point. */
-static void sync_frame(struct client *w, const char *type, long long seq)
+static void sync_frame(struct tclient *w, const char *type, long long seq)
 {
-    json_decref(client_wait_frame(w, type, seq, HARNESS_RECV_MS, NULL));
+    json_decref(tclient_wait_frame(w, type, seq, HARNESS_RECV_MS, NULL));
 }
 
 static void test_frames_rendered(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
+    struct tclient *w = watcher(d);
     int fd = linked_robot(d, w, "rob1");
-    robot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
+    trobot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
     sync_frame(w, "JT", 1);
     for (size_t i = 0; i < sizeof frame_cases / sizeof frame_cases[0]; i++) {
         print_message("case: %s\n", frame_cases[i].name);
         double t0 = now_unix();
-        robot_send(d, fd, frame_cases[i].line);
+        trobot_send(d, fd, frame_cases[i].line);
         expect_frame(w, frame_cases[i].json, t0, now_unix());
     }
     /* checksums in upper and lower case hex */
@@ -137,7 +137,7 @@ static void test_frames_rendered(void **state)
         char line[128];
         frame_with_checksum(sums[i].body, sums[i].lower, line, sizeof line);
         double t0 = now_unix();
-        robot_send(d, fd, line);
+        trobot_send(d, fd, line);
         expect_frame(w, sums[i].json, t0, now_unix());
     }
     daemon_stop(state);
@@ -145,10 +145,10 @@ static void test_frames_rendered(void **state)
 
 /* --- reassembly ------------------------------------------------------------- */
 
-static void expect_seq_run(struct client *w, long long from, long long to)
+static void expect_seq_run(struct tclient *w, long long from, long long to)
 {
     for (long long s = from; s <= to; s++) {
-        json_t *f = client_expect_class(w, "FRAME", HARNESS_RECV_MS);
+        json_t *f = tclient_expect_class(w, "FRAME", HARNESS_RECV_MS);
         assert_int_equal(json_int_member(f, "seq"), s);
         json_decref(f);
     }
@@ -157,15 +157,15 @@ static void expect_seq_run(struct client *w, long long from, long long to)
 static void test_split_and_coalesced(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    int fd = robot_hello(d, "rob1");
-    struct client *w = watcher(d);
-    robot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
+    int fd = trobot_hello(d, "rob1");
+    struct tclient *w = watcher(d);
+    trobot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
     sync_frame(w, "JT", 1);
 
     /* one byte per write */
     const char *slow = "JT,2,1,2,3,4,5,6\r\nST,3,RUNNING,AUTO,ON,100\n";
     for (const char *p = slow; *p; p++) {
-        robot_write(d, fd, p, 1);
+        trobot_write(d, fd, p, 1);
         daemon_sleep(d, 2);
     }
     expect_seq_run(w, 2, 3);
@@ -176,7 +176,7 @@ static void test_split_and_coalesced(void **state)
     size_t n = 0;
     for (int i = 0; i < COALESCED; i++)
         n += (size_t)sprintf(buf + n, "JT,%d,%d,0,0,0,0,0\n", 100 + i, i);
-    robot_write(d, fd, buf, n);
+    trobot_write(d, fd, buf, n);
     expect_seq_run(w, 100, 100 + COALESCED - 1);
 
     /* frames cut at odd places across writes */
@@ -185,7 +185,7 @@ static void test_split_and_coalesced(void **state)
         n += (size_t)sprintf(buf + n, "JT,%d,1.5,2.5,3.5,4.5,5.5,6.5\n", 500 + i);
     for (size_t off = 0, step = 7; off < n; off += step, step = step * 3 % 41 + 1) {
         size_t len = off + step > n ? n - off : step;
-        robot_write(d, fd, buf + off, len);
+        trobot_write(d, fd, buf + off, len);
         daemon_sleep(d, 1);
     }
     expect_seq_run(w, 500, 509);
@@ -260,28 +260,28 @@ static const struct filter_case filter_cases[] = {
 static void test_watch_filters(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *c[NFILTER];
+    struct tclient *c[NFILTER];
     for (size_t i = 0; i < NFILTER; i++) {
         const struct filter_case *fc = &filter_cases[i];
-        c[i] = client_connect(d);
+        c[i] = tclient_connect(d);
         if (fc->before != NULL)
-            json_decref(client_request(c[i], fc->before, "WATCH", NULL));
+            json_decref(tclient_request(c[i], fc->before, "WATCH", NULL));
         if (fc->watch == NULL)
             continue;
-        json_t *r = client_request(c[i], fc->watch, "WATCH", NULL);
+        json_t *r = tclient_request(c[i], fc->watch, "WATCH", NULL);
         assert_json_eq(r, fc->echo, NULL);
         json_decref(r);
     }
     /* a probe watcher tells when the daemon has handled each step */
-    struct client *probe = watcher(d);
-    int r1 = robot_hello(d, "rob1");
-    robot_send(d, r1, "JT,1,0,0,0,0,0,0\nST,2,RUNNING,AUTO,ON,100\nHB,3\nIO,4,doGrip,1\n");
-    json_decref(client_wait_frame(probe, "IO", 4, HARNESS_RECV_MS, NULL));
-    int r2 = robot_hello(d, "rob2");
-    robot_send(d, r2, "JT,1,0,0,0,0,0,0\nST,2,RUNNING,AUTO,ON,100\nHB,3\n");
-    json_decref(client_wait_frame(probe, "ST", 2, HARNESS_RECV_MS, NULL));
-    robot_close(d, r1);
-    json_t *l = client_wait_class(probe, "LINK", HARNESS_RECV_MS, NULL);
+    struct tclient *probe = watcher(d);
+    int r1 = trobot_hello(d, "rob1");
+    trobot_send(d, r1, "JT,1,0,0,0,0,0,0\nST,2,RUNNING,AUTO,ON,100\nHB,3\nIO,4,doGrip,1\n");
+    json_decref(tclient_wait_frame(probe, "IO", 4, HARNESS_RECV_MS, NULL));
+    int r2 = trobot_hello(d, "rob2");
+    trobot_send(d, r2, "JT,1,0,0,0,0,0,0\nST,2,RUNNING,AUTO,ON,100\nHB,3\n");
+    json_decref(tclient_wait_frame(probe, "ST", 2, HARNESS_RECV_MS, NULL));
+    trobot_close(d, r1);
+    json_t *l = tclient_wait_class(probe, "LINK", HARNESS_RECV_MS, NULL);
     assert_json_eq(l, "{\"class\":\"LINK\",\"robot\":\"rob1\",\"state\":\"down\","
                       "\"reason\":\"closed by robot\"}",
                    NULL);
@@ -291,7 +291,7 @@ static void test_watch_filters(void **state)
         print_message("case: %s\n", filter_cases[i].name);
         /* a reply comes after every stream object queued before the request */
         json_t *msgs = json_array();
-        json_decref(client_request(c[i], "{\"cmd\":\"version\"}", "VERSION", msgs));
+        json_decref(tclient_request(c[i], "{\"cmd\":\"version\"}", "VERSION", msgs));
         char got[1024];
         summarize(msgs, got, sizeof got);
         json_decref(msgs);
@@ -304,25 +304,25 @@ static void test_watch_filters(void **state)
 static void test_watch_disable(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
-    struct client *probe = watcher(d);
+    struct tclient *w = watcher(d);
+    struct tclient *probe = watcher(d);
     int fd = linked_robot(d, w, "rob1");
-    robot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
-    json_decref(client_wait_frame(w, "JT", 1, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
+    json_decref(tclient_wait_frame(w, "JT", 1, HARNESS_RECV_MS, NULL));
 
-    json_t *r = client_request(w, "{\"cmd\":\"watch\",\"enable\":false,\"id\":1}", "WATCH", NULL);
+    json_t *r = tclient_request(w, "{\"cmd\":\"watch\",\"enable\":false,\"id\":1}", "WATCH", NULL);
     assert_json_eq(r, "{\"class\":\"WATCH\",\"id\":1,\"enable\":false}", NULL);
     json_decref(r);
-    robot_send(d, fd, "JT,2,0,0,0,0,0,0\n");
-    json_decref(client_wait_frame(probe, "JT", 2, HARNESS_RECV_MS, NULL));
+    trobot_send(d, fd, "JT,2,0,0,0,0,0,0\n");
+    json_decref(tclient_wait_frame(probe, "JT", 2, HARNESS_RECV_MS, NULL));
     json_t *msgs = json_array();
-    json_decref(client_request(w, "{\"cmd\":\"version\"}", "VERSION", msgs));
+    json_decref(tclient_request(w, "{\"cmd\":\"version\"}", "VERSION", msgs));
     assert_int_equal(json_array_size(msgs), 0);
     json_decref(msgs);
 
-    json_decref(client_request(w, "{\"cmd\":\"watch\",\"types\":[\"JT\"]}", "WATCH", NULL));
-    robot_send(d, fd, "ST,3,RUNNING,AUTO,ON,1\nJT,4,0,0,0,0,0,0\n");
-    json_t *f = client_expect_class(w, "FRAME", HARNESS_RECV_MS);
+    json_decref(tclient_request(w, "{\"cmd\":\"watch\",\"types\":[\"JT\"]}", "WATCH", NULL));
+    trobot_send(d, fd, "ST,3,RUNNING,AUTO,ON,1\nJT,4,0,0,0,0,0,0\n");
+    json_t *f = tclient_expect_class(w, "FRAME", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(f, "seq"), 4);
     json_decref(f);
     daemon_stop(state);
@@ -333,22 +333,22 @@ static void test_watch_disable(void **state)
 static void test_state_reply(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
-    struct client *q = client_connect(d);
+    struct tclient *w = watcher(d);
+    struct tclient *q = tclient_connect(d);
 
-    json_t *s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":\"s0\"}", "STATE", NULL);
+    json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":\"s0\"}", "STATE", NULL);
     assert_json_eq(s, "{\"class\":\"STATE\",\"id\":\"s0\",\"robot\":\"rob1\",\"connected\":false,"
                       "\"frames\":{},\"io\":{}}",
                    NULL);
     json_decref(s);
 
     int fd = linked_robot(d, w, "rob1");
-    robot_send(d, fd, "JT,1,1,2,3,4,5,6\nST,2,RUNNING,AUTO,ON,100\nIO,3,doGrip,1\n"
+    trobot_send(d, fd, "JT,1,1,2,3,4,5,6\nST,2,RUNNING,AUTO,ON,100\nIO,3,doGrip,1\n"
                       "IO,4,aiP,2.5\nJT,5,6,5,4,3,2,1\nHB,6\nIO,7,doGrip,0\n");
-    json_t *jt = client_wait_frame(w, "JT", 5, HARNESS_RECV_MS, NULL);
-    json_t *io = client_wait_frame(w, "IO", 7, HARNESS_RECV_MS, NULL);
+    json_t *jt = tclient_wait_frame(w, "JT", 5, HARNESS_RECV_MS, NULL);
+    json_t *io = tclient_wait_frame(w, "IO", 7, HARNESS_RECV_MS, NULL);
 
-    s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":3}", "STATE", NULL);
+    s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":3}", "STATE", NULL);
     assert_json_has(s, "{\"class\":\"STATE\",\"id\":3,\"robot\":\"rob1\",\"connected\":true}");
     json_t *frames = json_object_get(s, "frames");
     assert_true(json_is_object(frames));
@@ -376,7 +376,7 @@ static void test_state_reply(void **state)
     json_decref(io);
 
     /* the other robot is untouched */
-    s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob2\"}", "STATE", NULL);
+    s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob2\"}", "STATE", NULL);
     assert_json_eq(s, "{\"class\":\"STATE\",\"robot\":\"rob2\",\"connected\":false,"
                       "\"frames\":{},\"io\":{}}",
                    NULL);
@@ -387,23 +387,23 @@ static void test_state_reply(void **state)
 static void test_robots_version_stats(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
-    struct client *q = client_connect(d);
+    struct tclient *w = watcher(d);
+    struct tclient *q = tclient_connect(d);
 
-    json_t *v = client_request(q, "{\"cmd\":\"version\",\"id\":1}", "VERSION", NULL);
+    json_t *v = tclient_request(q, "{\"cmd\":\"version\",\"id\":1}", "VERSION", NULL);
     assert_json_eq(v, "{\"class\":\"VERSION\",\"id\":1,\"proto_major\":1,\"proto_minor\":0}",
                    (const char *const[]){"release", NULL});
     assert_non_null(json_str(v, "release"));
     json_decref(v);
 
-    json_t *r = client_request(q, "{\"cmd\":\"robots\",\"id\":[1,\"x\"]}", "ROBOTS", NULL);
+    json_t *r = tclient_request(q, "{\"cmd\":\"robots\",\"id\":[1,\"x\"]}", "ROBOTS", NULL);
     assert_json_eq(r, "{\"class\":\"ROBOTS\",\"id\":[1,\"x\"],\"robots\":["
                       "{\"name\":\"rob1\",\"connected\":false,\"frames_in\":0,\"errors\":0},"
                       "{\"name\":\"rob2\",\"connected\":false,\"frames_in\":0,\"errors\":0}]}",
                    NULL);
     json_decref(r);
 
-    json_t *s0 = client_request(q, "{\"cmd\":\"stats\",\"id\":\"a\"}", "STATS", NULL);
+    json_t *s0 = tclient_request(q, "{\"cmd\":\"stats\",\"id\":\"a\"}", "STATS", NULL);
     assert_json_has(s0, "{\"id\":\"a\",\"clients\":2,\"robots_connected\":0,\"drops\":0,"
                         "\"disconnects\":0,\"errors\":{\"too_long\":0,\"non_printable\":0,"
                         "\"bad_checksum\":0,\"unknown_type\":0,\"field_count\":0,"
@@ -415,16 +415,16 @@ static void test_robots_version_stats(void **state)
 
     /* LINK up is published while HI is handled, so HI is counted by now */
     int fd = linked_robot(d, w, "rob1");
-    json_t *s1 = client_request(q, "{\"cmd\":\"stats\"}", "STATS", NULL);
-    robot_send(d, fd, "JT,2,0,0,0,0,0,0\nJT,3,0,0,0,0,0,0\nST,4,RUNNING,AUTO,ON,1\n");
-    json_decref(client_wait_frame(w, "ST", 4, HARNESS_RECV_MS, NULL));
-    json_t *s2 = client_request(q, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_t *s1 = tclient_request(q, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    trobot_send(d, fd, "JT,2,0,0,0,0,0,0\nJT,3,0,0,0,0,0,0\nST,4,RUNNING,AUTO,ON,1\n");
+    json_decref(tclient_wait_frame(w, "ST", 4, HARNESS_RECV_MS, NULL));
+    json_t *s2 = tclient_request(q, "{\"cmd\":\"stats\"}", "STATS", NULL);
     assert_int_equal(json_int_member(s2, "frames_in") - json_int_member(s1, "frames_in"), 3);
     assert_true(json_int_member(s2, "frames_out") >= json_int_member(s1, "frames_out"));
     assert_int_equal(json_int_member(s2, "robots_connected"), 1);
     assert_int_equal(json_int_member(s2, "clients"), 2);
 
-    r = client_request(q, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
+    r = tclient_request(q, "{\"cmd\":\"robots\"}", "ROBOTS", NULL);
     json_t *e = json_array_get(json_object_get(r, "robots"), 0);
     assert_json_has(e, "{\"name\":\"rob1\",\"connected\":true,\"errors\":0}");
     assert_true(json_int_member(e, "frames_in") >= 3);
@@ -433,8 +433,8 @@ static void test_robots_version_stats(void **state)
     json_decref(s1);
     json_decref(s2);
 
-    struct client *extra = client_connect(d);
-    json_t *s3 = client_request(extra, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    struct tclient *extra = tclient_connect(d);
+    json_t *s3 = tclient_request(extra, "{\"cmd\":\"stats\"}", "STATS", NULL);
     assert_int_equal(json_int_member(s3, "clients"), 3);
     json_decref(s3);
     daemon_stop(state);
@@ -481,9 +481,9 @@ static const struct error_case error_cases[] = {
      "robot_offline", "\"x\""},
 };
 
-static void expect_error(struct client *c, const char *request, const char *code, const char *id)
+static void expect_error(struct tclient *c, const char *request, const char *code, const char *id)
 {
-    json_t *e = client_request(c, request, "ERROR", NULL);
+    json_t *e = tclient_request(c, request, "ERROR", NULL);
     char want[256];
     if (id != NULL)
         snprintf(want, sizeof want, "{\"class\":\"ERROR\",\"id\":%s,\"code\":\"%s\"}", id, code);
@@ -499,14 +499,14 @@ static void expect_error(struct client *c, const char *request, const char *code
 static void test_request_errors(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *c = client_connect(d);
+    struct tclient *c = tclient_connect(d);
     for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
         const struct error_case *ec = &error_cases[i];
         print_message("case: %s\n", ec->name);
         expect_error(c, ec->request, ec->code, ec->id);
     }
     /* the connection survived every error */
-    json_decref(client_request(c, "{\"cmd\":\"version\"}", "VERSION", NULL));
+    json_decref(tclient_request(c, "{\"cmd\":\"version\"}", "VERSION", NULL));
     daemon_stop(state);
 }
 
@@ -523,10 +523,10 @@ static void test_send_refused(void **state)
          "unknown_type", "6"},
     };
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
+    struct tclient *w = watcher(d);
     int fd1 = linked_robot(d, w, "rob1");
     int fd2 = linked_robot(d, w, "rob2");
-    struct client *c = client_connect(d);
+    struct tclient *c = tclient_connect(d);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         print_message("case: %s\n", cases[i].name);
         expect_error(c, cases[i].request, cases[i].code, cases[i].id);
@@ -544,31 +544,31 @@ static void test_send_refused(void **state)
 static void test_request_lines(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *c = client_connect(d);
+    struct tclient *c = tclient_connect(d);
 
     /* blank lines are ignored; CR LF accepted; unknown members ignored */
-    client_send_raw(c, "\n   \n\t\r\n", 8);
-    client_send(c, "{\"cmd\":\"version\",\"id\":1,\"colour\":\"blue\"}\r\n");
-    json_t *v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    tclient_send_raw(c, "\n   \n\t\r\n", 8);
+    tclient_send(c, "{\"cmd\":\"version\",\"id\":1,\"colour\":\"blue\"}\r\n");
+    json_t *v = tclient_expect_class(c, "VERSION", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(v, "id"), 1);
     json_decref(v);
 
     /* a request split over writes */
-    client_send_raw(c, "{\"cmd\":\"ver", 11);
+    tclient_send_raw(c, "{\"cmd\":\"ver", 11);
     daemon_sleep(d, 50);
-    client_send_raw(c, "sion\",\"id\":2}", 13);
+    tclient_send_raw(c, "sion\",\"id\":2}", 13);
     daemon_sleep(d, 50);
-    client_send_raw(c, "\n", 1);
-    v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    tclient_send_raw(c, "\n", 1);
+    v = tclient_expect_class(c, "VERSION", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(v, "id"), 2);
     json_decref(v);
 
     /* two requests in one write: replies in order */
-    client_send(c, "{\"cmd\":\"version\",\"id\":3}\n{\"cmd\":\"stats\",\"id\":4}\n");
-    v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    tclient_send(c, "{\"cmd\":\"version\",\"id\":3}\n{\"cmd\":\"stats\",\"id\":4}\n");
+    v = tclient_expect_class(c, "VERSION", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(v, "id"), 3);
     json_decref(v);
-    v = client_expect_class(c, "STATS", HARNESS_RECV_MS);
+    v = tclient_expect_class(c, "STATS", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(v, "id"), 4);
     json_decref(v);
     daemon_stop(state);
@@ -590,42 +590,42 @@ static char *padded_request(size_t len)
 static void test_line_too_long(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *other = client_connect(d);
+    struct tclient *other = tclient_connect(d);
 
     /* 65536 bytes is the longest line accepted */
-    struct client *c = client_connect(d);
+    struct tclient *c = tclient_connect(d);
     char *line = padded_request(65536);
-    client_send(c, line);
+    tclient_send(c, line);
     free(line);
-    json_t *v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    json_t *v = tclient_expect_class(c, "VERSION", HARNESS_RECV_MS);
     assert_string_equal(json_str(v, "id"), "long");
     json_decref(v);
 
     static const size_t too_long[] = {65537, 70000};
     for (size_t i = 0; i < 2; i++) {
         print_message("case: %zu bytes\n", too_long[i]);
-        c = client_connect(d);
+        c = tclient_connect(d);
         line = padded_request(too_long[i]);
-        client_send(c, line);
+        tclient_send(c, line);
         free(line);
-        json_t *e = client_expect_class(c, "ERROR", HARNESS_RECV_MS);
+        json_t *e = tclient_expect_class(c, "ERROR", HARNESS_RECV_MS);
         assert_json_eq(e, "{\"class\":\"ERROR\",\"code\":\"line_too_long\"}",
                        (const char *const[]){"message", NULL});
         json_decref(e);
-        assert_true(client_wait_closed(c, HARNESS_RECV_MS));
-        client_close(c);
+        assert_true(tclient_wait_closed(c, HARNESS_RECV_MS));
+        tclient_close(c);
     }
     /* a line without LF that grows too long */
-    c = client_connect(d);
+    c = tclient_connect(d);
     line = padded_request(70000);
-    client_send_raw(c, line, 70000);
+    tclient_send_raw(c, line, 70000);
     free(line);
-    json_t *e = client_expect_class(c, "ERROR", HARNESS_RECV_MS);
+    json_t *e = tclient_expect_class(c, "ERROR", HARNESS_RECV_MS);
     assert_string_equal(json_str(e, "code"), "line_too_long");
     json_decref(e);
-    assert_true(client_wait_closed(c, HARNESS_RECV_MS));
+    assert_true(tclient_wait_closed(c, HARNESS_RECV_MS));
 
-    json_decref(client_request(other, "{\"cmd\":\"version\"}", "VERSION", NULL));
+    json_decref(tclient_request(other, "{\"cmd\":\"version\"}", "VERSION", NULL));
     daemon_stop(state);
 }
 
@@ -637,35 +637,35 @@ struct connect_try {
 static bool can_connect(void *ctx)
 {
     struct connect_try *t = ctx;
-    struct client *c = client_connect_raw(t->d);
-    json_t *j = client_recv_json(c, HARNESS_RECV_MS);
+    struct tclient *c = tclient_connect_raw(t->d);
+    json_t *j = tclient_recv_json(c, HARNESS_RECV_MS);
     bool ok = strcmp(json_str(j, "class"), "VERSION") == 0;
     json_decref(j);
-    client_close(c);
+    tclient_close(c);
     return ok;
 }
 
 static void test_busy(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_TWO_CLIENTS);
-    struct client *c1 = client_connect(d);
-    struct client *c2 = client_connect(d);
+    struct tclient *c1 = tclient_connect(d);
+    struct tclient *c2 = tclient_connect(d);
     for (int i = 0; i < 2; i++) {
-        struct client *c3 = client_connect_raw(d);
-        json_t *e = client_expect_class(c3, "ERROR", HARNESS_RECV_MS);
+        struct tclient *c3 = tclient_connect_raw(d);
+        json_t *e = tclient_expect_class(c3, "ERROR", HARNESS_RECV_MS);
         assert_json_eq(e, "{\"class\":\"ERROR\",\"code\":\"busy\"}",
                        (const char *const[]){"message", NULL});
         json_decref(e);
-        assert_true(client_wait_closed(c3, HARNESS_RECV_MS));
-        client_close(c3);
+        assert_true(tclient_wait_closed(c3, HARNESS_RECV_MS));
+        tclient_close(c3);
     }
     /* the two stay served */
-    json_decref(client_request(c2, "{\"cmd\":\"version\"}", "VERSION", NULL));
-    json_t *s = client_request(c1, "{\"cmd\":\"stats\"}", "STATS", NULL);
+    json_decref(tclient_request(c2, "{\"cmd\":\"version\"}", "VERSION", NULL));
+    json_t *s = tclient_request(c1, "{\"cmd\":\"stats\"}", "STATS", NULL);
     assert_int_equal(json_int_member(s, "clients"), 2);
     json_decref(s);
     /* a freed place is given to the next connection */
-    client_close(c1);
+    tclient_close(c1);
     struct connect_try t = {d};
     assert_true(wait_until(d, can_connect, &t, HARNESS_RECV_MS));
     daemon_stop(state);
@@ -676,17 +676,17 @@ static void test_busy(void **state)
 static void test_shutdown_bye(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
-    struct client *c = client_connect(d);
+    struct tclient *w = watcher(d);
+    struct tclient *c = tclient_connect(d);
     linked_robot(d, w, "rob1");
     daemon_term(d);
-    json_t *b = client_expect_class(c, "BYE", HARNESS_RECV_MS);
+    json_t *b = tclient_expect_class(c, "BYE", HARNESS_RECV_MS);
     assert_json_eq(b, "{\"class\":\"BYE\",\"reason\":\"shutdown\"}", NULL);
     json_decref(b);
-    assert_true(client_wait_closed(c, HARNESS_RECV_MS));
-    b = client_wait_class(w, "BYE", HARNESS_RECV_MS, NULL);
+    assert_true(tclient_wait_closed(c, HARNESS_RECV_MS));
+    b = tclient_wait_class(w, "BYE", HARNESS_RECV_MS, NULL);
     json_decref(b);
-    assert_true(client_wait_closed(w, HARNESS_RECV_MS));
+    assert_true(tclient_wait_closed(w, HARNESS_RECV_MS));
     daemon_stop(state);
 }
 
@@ -696,12 +696,12 @@ static void test_half_closed_client_gets_replies(void **state)
 {
     struct daemon *d = daemon_start(state,
         "{\"robots\":[{\"name\":\"rob1\",\"commands\":[\"PING\"]}]}");
-    int rob = robot_hello(d, "rob1");
-    struct client *c = client_connect(d);
-    client_send(c, "{\"cmd\":\"version\",\"id\":1}\n{\"cmd\":\"send\",\"robot\":\"rob1\","
+    int rob = trobot_hello(d, "rob1");
+    struct tclient *c = tclient_connect(d);
+    tclient_send(c, "{\"cmd\":\"version\",\"id\":1}\n{\"cmd\":\"send\",\"robot\":\"rob1\","
                    "\"type\":\"PING\",\"id\":2}");
     assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
-    json_t *v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    json_t *v = tclient_expect_class(c, "VERSION", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(v, "id"), 1);
     json_decref(v);
     char got[64];
@@ -715,27 +715,27 @@ static void test_half_closed_client_gets_replies(void **state)
     got[n] = '\0';
     assert_string_equal(got, "PING,1\n");
     daemon_sleep(d, 300); /* the client waits with its input closed */
-    robot_send(d, rob, "AK,2,1,OK\n");
-    json_t *ack = client_expect_class(c, "ACK", HARNESS_RECV_MS);
+    trobot_send(d, rob, "AK,2,1,OK\n");
+    json_t *ack = tclient_expect_class(c, "ACK", HARNESS_RECV_MS);
     assert_int_equal(json_int_member(ack, "id"), 2);
     json_decref(ack);
-    assert_true(client_wait_closed(c, HARNESS_RECV_MS));
+    assert_true(tclient_wait_closed(c, HARNESS_RECV_MS));
     daemon_stop(state);
 }
 
 static void test_simulator_streams(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d);
+    struct tclient *w = watcher(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "50", NULL});
-    json_t *l = client_wait_class(w, "LINK", 5000, NULL);
+    json_t *l = tclient_wait_class(w, "LINK", 5000, NULL);
     assert_json_has(l, "{\"robot\":\"rob1\",\"state\":\"up\"}");
     json_decref(l);
     static const char *const types[] = {"JT", "PS", "CF", "ST"};
     bool seen[4] = {false};
     int left = 4;
     for (int n = 0; left > 0 && n < 1000; n++) {
-        json_t *f = client_wait_class(w, "FRAME", 5000, NULL);
+        json_t *f = tclient_wait_class(w, "FRAME", 5000, NULL);
         for (int i = 0; i < 4; i++)
             if (!seen[i] && strcmp(json_str(f, "type"), types[i]) == 0) {
                 seen[i] = true;

@@ -23,7 +23,7 @@
 
 #define LOG_TAIL_BYTES 6000
 #define ARGS_MAX 48
-#define WRITE_MS 10000          /* one robot_write / client_send until all is written */
+#define WRITE_MS 10000          /* one trobot_write / tclient_send until all is written */
 #define POLL_SLICE_MS 20        /* how often wait_until looks again */
 
 /* Print the daemon's recent log, then fail the running test. */
@@ -311,7 +311,7 @@ static void close_owned(struct daemon *d)
 {
     for (size_t i = 0; i < HARNESS_CLIENTS_MAX; i++)
         if (d->clients[i] != NULL)
-            client_close(d->clients[i]);
+            tclient_close(d->clients[i]);
     for (size_t i = 0; i < HARNESS_FDS_MAX; i++)
         if (d->robot_fds[i] >= 0) {
             close(d->robot_fds[i]);
@@ -447,7 +447,7 @@ static int write_all(struct daemon *d, int fd, const char *buf, size_t n)
     return 0;
 }
 
-int robot_connect(struct daemon *d)
+int trobot_connect(struct daemon *d)
 {
     int fd = tcp_connect(d, d->robot_port, 0);
     for (size_t i = 0; i < HARNESS_FDS_MAX; i++)
@@ -460,28 +460,28 @@ int robot_connect(struct daemon *d)
     return -1;
 }
 
-void robot_write(struct daemon *d, int fd, const char *bytes, size_t n)
+void trobot_write(struct daemon *d, int fd, const char *bytes, size_t n)
 {
     int e = write_all(d, fd, bytes, n);
     if (e != 0)
         HFAIL(d, "robot write: %s", strerror(e));
 }
 
-void robot_send(struct daemon *d, int fd, const char *text)
+void trobot_send(struct daemon *d, int fd, const char *text)
 {
-    robot_write(d, fd, text, strlen(text));
+    trobot_write(d, fd, text, strlen(text));
 }
 
-int robot_hello(struct daemon *d, const char *name)
+int trobot_hello(struct daemon *d, const char *name)
 {
-    int fd = robot_connect(d);
+    int fd = trobot_connect(d);
     char hi[128];
     snprintf(hi, sizeof hi, "HI,1,%s,1,e2e\n", name);
-    robot_send(d, fd, hi);
+    trobot_send(d, fd, hi);
     return fd;
 }
 
-void robot_close(struct daemon *d, int fd)
+void trobot_close(struct daemon *d, int fd)
 {
     for (size_t i = 0; i < HARNESS_FDS_MAX; i++)
         if (d->robot_fds[i] == fd)
@@ -556,14 +556,14 @@ int sim_wait(struct daemon *d, pid_t pid, int ms)
 
 /* --- clients ------------------------------------------------------------- */
 
-static struct client *client_new(struct daemon *d, int rcvbuf)
+static struct tclient *tclient_new(struct daemon *d, int rcvbuf)
 {
     size_t slot = 0;
     while (slot < HARNESS_CLIENTS_MAX && d->clients[slot] != NULL)
         slot++;
     if (slot == HARNESS_CLIENTS_MAX)
         HFAIL(d, "more than %d clients", HARNESS_CLIENTS_MAX);
-    struct client *c = calloc(1, sizeof *c);
+    struct tclient *c = calloc(1, sizeof *c);
     assert_non_null(c);
     c->d = d;
     c->fd = tcp_connect(d, d->client_port, rcvbuf);
@@ -571,14 +571,14 @@ static struct client *client_new(struct daemon *d, int rcvbuf)
     return c;
 }
 
-struct client *client_connect_raw(struct daemon *d)
+struct tclient *tclient_connect_raw(struct daemon *d)
 {
-    return client_new(d, 0);
+    return tclient_new(d, 0);
 }
 
-static struct client *with_banner(struct client *c)
+static struct tclient *with_banner(struct tclient *c)
 {
-    json_t *v = client_expect_class(c, "VERSION", HARNESS_RECV_MS);
+    json_t *v = tclient_expect_class(c, "VERSION", HARNESS_RECV_MS);
     assert_json_eq(v, "{\"class\":\"VERSION\",\"proto_major\":1,\"proto_minor\":0}",
                    (const char *const[]){"release", NULL});
     const char *rel = json_str(v, "release");
@@ -588,17 +588,17 @@ static struct client *with_banner(struct client *c)
     return c;
 }
 
-struct client *client_connect(struct daemon *d)
+struct tclient *tclient_connect(struct daemon *d)
 {
-    return with_banner(client_new(d, 0));
+    return with_banner(tclient_new(d, 0));
 }
 
-struct client *client_connect_rcvbuf(struct daemon *d, int rcvbuf)
+struct tclient *tclient_connect_rcvbuf(struct daemon *d, int rcvbuf)
 {
-    return with_banner(client_new(d, rcvbuf));
+    return with_banner(tclient_new(d, rcvbuf));
 }
 
-void client_close(struct client *c)
+void tclient_close(struct tclient *c)
 {
     if (c == NULL)
         return;
@@ -610,7 +610,7 @@ void client_close(struct client *c)
     free(c);
 }
 
-void client_send_raw(struct client *c, const char *bytes, size_t n)
+void tclient_send_raw(struct tclient *c, const char *bytes, size_t n)
 {
     int e = write_all(c->d, c->fd, bytes, n);
     if (e == EPIPE || e == ECONNRESET)
@@ -619,12 +619,12 @@ void client_send_raw(struct client *c, const char *bytes, size_t n)
         HFAIL(c->d, "client write: %s", strerror(e));
 }
 
-void client_send(struct client *c, const char *line)
+void tclient_send(struct tclient *c, const char *line)
 {
     size_t n = strlen(line);
-    client_send_raw(c, line, n);
+    tclient_send_raw(c, line, n);
     if (n == 0 || line[n - 1] != '\n')
-        client_send_raw(c, "\n", 1);
+        tclient_send_raw(c, "\n", 1);
 }
 
 /* null only as an array element (EJ's absent axes), never as a member. */
@@ -645,7 +645,7 @@ static bool no_null_members(const json_t *j, bool in_array)
 }
 
 /* Take one complete line from the buffer, if there is one, and check it. */
-static json_t *take_line(struct client *c)
+static json_t *take_line(struct tclient *c)
 {
     char *lf = c->len ? memchr(c->buf, '\n', c->len) : NULL;
     if (lf == NULL)
@@ -665,7 +665,7 @@ static json_t *take_line(struct client *c)
     return j;
 }
 
-json_t *client_try_recv(struct client *c, int ms)
+json_t *tclient_try_recv(struct tclient *c, int ms)
 {
     long long deadline = mono_ms() + ms;
     for (;;) {
@@ -703,18 +703,18 @@ json_t *client_try_recv(struct client *c, int ms)
     }
 }
 
-json_t *client_recv_json(struct client *c, int ms)
+json_t *tclient_recv_json(struct tclient *c, int ms)
 {
-    json_t *j = client_try_recv(c, ms);
+    json_t *j = tclient_try_recv(c, ms);
     if (j == NULL)
         HFAIL(c->d, "no message from the daemon within %d ms (%s)", ms,
               c->eof ? "connection closed" : "timeout");
     return j;
 }
 
-json_t *client_expect_class(struct client *c, const char *cls, int ms)
+json_t *tclient_expect_class(struct tclient *c, const char *cls, int ms)
 {
-    json_t *j = client_recv_json(c, ms);
+    json_t *j = tclient_recv_json(c, ms);
     if (strcmp(json_str(j, "class"), cls) != 0) {
         char *t = json_text(j);
         daemon_print_log_tail(c->d);
@@ -726,11 +726,11 @@ json_t *client_expect_class(struct client *c, const char *cls, int ms)
     return j;
 }
 
-json_t *client_wait_class(struct client *c, const char *cls, int ms, json_t *skipped)
+json_t *tclient_wait_class(struct tclient *c, const char *cls, int ms, json_t *skipped)
 {
     long long deadline = mono_ms() + ms;
     for (;;) {
-        json_t *j = client_try_recv(c, remaining_ms(deadline));
+        json_t *j = tclient_try_recv(c, remaining_ms(deadline));
         if (j == NULL)
             HFAIL(c->d, "no %s message within %d ms (%s)", cls, ms,
                   c->eof ? "connection closed" : "timeout");
@@ -747,12 +747,12 @@ static bool is_stream(const char *cls)
     return strcmp(cls, "FRAME") == 0 || strcmp(cls, "LINK") == 0 || strcmp(cls, "DROPPED") == 0;
 }
 
-json_t *client_request(struct client *c, const char *req, const char *cls, json_t *skipped)
+json_t *tclient_request(struct tclient *c, const char *req, const char *cls, json_t *skipped)
 {
-    client_send(c, req);
+    tclient_send(c, req);
     long long deadline = mono_ms() + HARNESS_RECV_MS;
     for (;;) {
-        json_t *j = client_try_recv(c, remaining_ms(deadline));
+        json_t *j = tclient_try_recv(c, remaining_ms(deadline));
         if (j == NULL)
             HFAIL(c->d, "no reply to %s within %d ms (%s)", req, HARNESS_RECV_MS,
                   c->eof ? "connection closed" : "timeout");
@@ -773,23 +773,23 @@ json_t *client_request(struct client *c, const char *req, const char *cls, json_
     }
 }
 
-bool client_wait_closed(struct client *c, int ms)
+bool tclient_wait_closed(struct tclient *c, int ms)
 {
     long long deadline = mono_ms() + ms;
     for (;;) {
-        json_t *j = client_try_recv(c, remaining_ms(deadline));
+        json_t *j = tclient_try_recv(c, remaining_ms(deadline));
         if (j == NULL)
             return c->eof;
         json_decref(j);
     }
 }
 
-json_t *client_wait_frame(struct client *c, const char *type, long long seq, int ms,
-                          json_t *skipped)
+json_t *tclient_wait_frame(struct tclient *c, const char *type, long long seq, int ms,
+                           json_t *skipped)
 {
     long long deadline = mono_ms() + ms;
     for (;;) {
-        json_t *j = client_try_recv(c, remaining_ms(deadline));
+        json_t *j = tclient_try_recv(c, remaining_ms(deadline));
         if (j == NULL)
             HFAIL(c->d, "no %s FRAME with seq %lld within %d ms (%s)", type, seq, ms,
                   c->eof ? "connection closed" : "timeout");

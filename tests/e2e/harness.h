@@ -16,6 +16,11 @@
  * bound passes, printing the tail of the daemon's log first. All sockets are
  * on 127.0.0.1; every wait is bounded.
  *
+ * Names: the test plays both peers of the daemon, so its two sides are named
+ * apart from the daemon's own struct client and robot_*(): a struct tclient
+ * is a JSON client the test drives (tclient_*), and trobot_*() drive a raw
+ * socket on the robot port as a controller would.
+ *
  * Ownership: a struct daemon owns the clients, robot sockets and simulators
  * opened through it. The daemon lives in the cmocka test state: daemon_start
  * stores it in *state, daemon_stop takes it out, and daemon_teardown (the
@@ -40,7 +45,7 @@
 #define HARNESS_CLIENTS_MAX 64
 #define HARNESS_SIMS_MAX 8
 
-struct client;
+struct tclient;
 
 struct daemon {
     pid_t pid;
@@ -51,11 +56,11 @@ struct daemon {
     char *log;                  /* everything read from stderr, NUL-terminated */
     size_t log_len, log_cap;
     int robot_fds[HARNESS_FDS_MAX];
-    struct client *clients[HARNESS_CLIENTS_MAX];
+    struct tclient *clients[HARNESS_CLIENTS_MAX];
     pid_t sims[HARNESS_SIMS_MAX];
 };
 
-struct client {
+struct tclient {
     struct daemon *d;
     int fd;
     bool eof;                   /* read returned 0 or a reset */
@@ -94,17 +99,17 @@ void daemon_sleep(struct daemon *d, int ms);
 /* --- robot side --------------------------------------------------------- */
 
 /* A blocking TCP socket to the robot port (TCP_NODELAY); owned by d. */
-int robot_connect(struct daemon *d);
+int trobot_connect(struct daemon *d);
 /* Write all bytes (bounded); fails the test on error. */
-void robot_write(struct daemon *d, int fd, const char *bytes, size_t n);
-void robot_send(struct daemon *d, int fd, const char *text);
-/* robot_connect + "HI,1,<name>,1,e2e\n". */
-int robot_hello(struct daemon *d, const char *name);
+void trobot_write(struct daemon *d, int fd, const char *bytes, size_t n);
+void trobot_send(struct daemon *d, int fd, const char *text);
+/* trobot_connect + "HI,1,<name>,1,e2e\n". */
+int trobot_hello(struct daemon *d, const char *name);
 /* Read and discard until the peer closes (read 0 or reset): true, or false
  * when ms passed first. */
 bool fd_wait_closed(struct daemon *d, int fd, int ms);
-/* Close a socket opened by robot_connect and forget it. */
-void robot_close(struct daemon *d, int fd);
+/* Close a socket opened by trobot_connect and forget it. */
+void trobot_close(struct daemon *d, int fd);
 /* "127.0.0.1:PORT" of our end of fd. */
 void fd_local_addr(int fd, char *out, size_t n);
 
@@ -118,38 +123,38 @@ int sim_wait(struct daemon *d, pid_t pid, int ms);
 /* --- JSON client side --------------------------------------------------- */
 
 /* Connect and require the VERSION banner as the first object. */
-struct client *client_connect(struct daemon *d);
+struct tclient *tclient_connect(struct daemon *d);
 /* Same, with SO_RCVBUF set before connecting (a client that reads slowly). */
-struct client *client_connect_rcvbuf(struct daemon *d, int rcvbuf);
+struct tclient *tclient_connect_rcvbuf(struct daemon *d, int rcvbuf);
 /* Connect without reading anything. */
-struct client *client_connect_raw(struct daemon *d);
-void client_close(struct client *c);
+struct tclient *tclient_connect_raw(struct daemon *d);
+void tclient_close(struct tclient *c);
 /* Send a line; LF is added when missing. */
-void client_send(struct client *c, const char *line);
-void client_send_raw(struct client *c, const char *bytes, size_t n);
+void tclient_send(struct tclient *c, const char *line);
+void tclient_send_raw(struct tclient *c, const char *bytes, size_t n);
 
 /* The next object, or NULL after ms or at EOF (c->eof tells which). Every
  * line must be a JSON object with a string "class" and no null member value
  * (the contract: null only inside arrays); anything else fails the test, as
  * does EOF after a partial line. */
-json_t *client_try_recv(struct client *c, int ms);
-/* Like client_try_recv, but a timeout or EOF fails the test. */
-json_t *client_recv_json(struct client *c, int ms);
+json_t *tclient_try_recv(struct tclient *c, int ms);
+/* Like tclient_try_recv, but a timeout or EOF fails the test. */
+json_t *tclient_recv_json(struct tclient *c, int ms);
 /* The next object must have this class. */
-json_t *client_expect_class(struct client *c, const char *cls, int ms);
+json_t *tclient_expect_class(struct tclient *c, const char *cls, int ms);
 /* Skip objects until one of this class arrives; skipped ones are appended to
  * skipped when it is not NULL. */
-json_t *client_wait_class(struct client *c, const char *cls, int ms, json_t *skipped);
+json_t *tclient_wait_class(struct tclient *c, const char *cls, int ms, json_t *skipped);
 /* Send a request and return its reply, which must have class cls. Stream
  * objects (FRAME, LINK, DROPPED) before it are skipped, appended to skipped
  * when given; any other class fails the test. */
-json_t *client_request(struct client *c, const char *req, const char *cls, json_t *skipped);
+json_t *tclient_request(struct tclient *c, const char *req, const char *cls, json_t *skipped);
 /* True when the peer closes within ms (objects received meanwhile are dropped). */
-bool client_wait_closed(struct client *c, int ms);
+bool tclient_wait_closed(struct tclient *c, int ms);
 
 /* A FRAME with this seq from the stream, skipping others into skipped. */
-json_t *client_wait_frame(struct client *c, const char *type, long long seq, int ms,
-                          json_t *skipped);
+json_t *tclient_wait_frame(struct tclient *c, const char *type, long long seq, int ms,
+                           json_t *skipped);
 
 /* --- JSON checks -------------------------------------------------------- */
 

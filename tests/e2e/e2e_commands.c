@@ -53,7 +53,6 @@ static const char CONFIG_REFUSE[] =
     "\"CALL\"]},{\"name\":\"rob2\",\"commands\":" ALL_COMMANDS "}],"
     "\"limits\":{\"idle_timeout\":30}}";
 
-static const char *const IGNORE_MESSAGE[] = {"message", NULL};
 static const char *const IGNORE_FRAME_ENV[] = {"seq", "time", NULL};
 
 /* --- requests and replies ---------------------------------------------------- */
@@ -71,11 +70,6 @@ static void send_command(struct tclient *c, const char *robot, const char *type,
     tclient_send(c, req);
 }
 
-static bool is_stream(const char *cls)
-{
-    return strcmp(cls, "FRAME") == 0 || strcmp(cls, "LINK") == 0 || strcmp(cls, "DROPPED") == 0;
-}
-
 /* The next reply to a command (ACK or ERROR), stream objects skipped. */
 static json_t *command_reply(struct tclient *c, int ms)
 {
@@ -89,7 +83,7 @@ static json_t *command_reply(struct tclient *c, int ms)
         const char *cls = json_str(j, "class");
         if (strcmp(cls, "ACK") == 0 || strcmp(cls, "ERROR") == 0)
             return j;
-        if (!is_stream(cls)) {
+        if (!is_stream_class(cls)) {
             char *t = json_text(j);
             print_error("expected ACK or ERROR, got %s\n", t);
             free(t);
@@ -124,25 +118,12 @@ static void expect_ack(struct tclient *c, const char *id, const char *robot, con
     json_decref(a);
 }
 
-/* An ERROR with this code and id, and a message naming the cause when
- * `about` is not NULL. */
-static void check_error(const json_t *e, const char *id, const char *code, const char *about)
-{
-    char want[REQ_MAX];
-    snprintf(want, sizeof want, "{\"class\":\"ERROR\"%s%s,\"code\":\"%s\"}", id ? ",\"id\":" : "",
-             id ? id : "", code);
-    assert_json_eq(e, want, IGNORE_MESSAGE);
-    const char *msg = json_str(e, "message");
-    assert_non_null(msg);
-    assert_true(*msg != '\0');
-    if (about != NULL && strstr(msg, about) == NULL)
-        fail_msg("ERROR %s message \"%s\" does not say \"%s\"", code, msg, about);
-}
-
-static void expect_error(struct tclient *c, const char *id, const char *code, const char *about)
+/* The next reply to a command is an ERROR (see assert_error). */
+static void expect_command_error(struct tclient *c, const char *id, const char *code,
+                                 const char *about)
 {
     json_t *e = command_reply(c, REPLY_MS);
-    check_error(e, id, code, about);
+    assert_error(e, id, code, about);
     json_decref(e);
 }
 
@@ -166,15 +147,6 @@ static bool has_members(const json_t *got, const char *expected)
 }
 
 /* --- watchers ----------------------------------------------------------------- */
-
-static struct tclient *watcher(struct daemon *d, const char *types)
-{
-    struct tclient *w = tclient_connect(d);
-    char req[REQ_MAX];
-    snprintf(req, sizeof req, "{\"cmd\":\"watch\",\"types\":%s}", types);
-    json_decref(tclient_request(w, req, "WATCH", NULL));
-    return w;
-}
 
 static void wait_link_up(struct tclient *w, const char *robot, int ms)
 {
@@ -358,7 +330,7 @@ static bool window_has(const json_t *msgs, const char *type, const char *members
 static void test_sim_round_trip(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM);
-    struct tclient *w = watcher(d, "[\"AK\",\"IO\",\"ST\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\",\"IO\",\"ST\"]");
     struct tclient *c = tclient_connect(d);
     struct tclient *q = tclient_connect(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", NULL});
@@ -398,7 +370,7 @@ static void test_sim_round_trip(void **state)
 static void test_two_clients(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *cl[2] = {tclient_connect(d), tclient_connect(d)};
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", NULL});
     wait_link_up(w, "rob1", 5000);
@@ -446,13 +418,13 @@ static void test_two_clients(void **state)
 static void test_timeout_dropped_acks(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM_TIMEOUT);
-    struct tclient *w = watcher(d, "[\"AK\",\"IO\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\",\"IO\"]");
     struct tclient *c = tclient_connect(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", "--drop-acks", NULL});
     wait_link_up(w, "rob1", 5000);
 
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"t1\"");
-    expect_error(c, "\"t1\"", "timeout", NULL);
+    expect_command_error(c, "\"t1\"", "timeout", NULL);
     /* the robot did act on it: only the AK was lost */
     json_t *io = tclient_wait_class(w, "FRAME", HARNESS_RECV_MS, NULL);
     while (!has_members(io, "{\"type\":\"IO\",\"name\":\"doGrip\",\"value\":1.0}")) {
@@ -462,7 +434,7 @@ static void test_timeout_dropped_acks(void **state)
     json_decref(io);
     /* the robot is free for the next command, which times out too */
     send_command(c, "rob1", "PING", NULL, "2");
-    expect_error(c, "2", "timeout", NULL);
+    expect_command_error(c, "2", "timeout", NULL);
     expect_no_reply_pending(c);
     daemon_stop(state);
 }
@@ -472,13 +444,13 @@ static void test_timeout_dropped_acks(void **state)
 static void test_timeout_late_ack(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM_TIMEOUT);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *c = tclient_connect(d);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "10", "--ack-delay", "800", NULL});
     wait_link_up(w, "rob1", 5000);
 
     send_command(c, "rob1", "PING", NULL, "\"late\"");
-    expect_error(c, "\"late\"", "timeout", NULL);
+    expect_command_error(c, "\"late\"", "timeout", NULL);
     json_t *ak = wait_ak_frame(w, 1, HARNESS_RECV_MS, NULL);
     check_ak_frame(ak, "rob1", 1, AK_OK);
     json_decref(ak);
@@ -523,7 +495,7 @@ static void test_wire_bytes(void **state)
         bool checksum;
     } robots[] = {{"rob1", false}, {"rob2", true}};
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *c = tclient_connect(d);
     for (size_t r = 0; r < 2; r++) {
         int fd = raw_robot(d, w, robots[r].robot);
@@ -567,7 +539,7 @@ static void expect_two_offline(struct tclient *c, const char *id1, const char *i
         char *idt = json_text(json_object_get(e, "id"));
         bool is1 = strcmp(idt, id1) == 0 && !got1;
         free(idt);
-        check_error(e, is1 ? id1 : id2, "robot_offline", why);
+        assert_error(e, is1 ? id1 : id2, "robot_offline", why);
         json_decref(e);
         if (is1)
             got1 = true;
@@ -580,7 +552,7 @@ static void expect_two_offline(struct tclient *c, const char *id1, const char *i
 static void test_link_dropped(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"inflight\"");
@@ -591,7 +563,7 @@ static void test_link_dropped(void **state)
     expect_two_offline(c, "\"inflight\"", "\"queued\"", "closed by robot");
     /* and while it is down, at once */
     send_command(c, "rob1", "PING", NULL, "3");
-    expect_error(c, "3", "robot_offline", NULL);
+    expect_command_error(c, "3", "robot_offline", NULL);
     expect_no_reply_pending(c);
     daemon_stop(state);
 }
@@ -599,7 +571,7 @@ static void test_link_dropped(void **state)
 static void test_link_replaced(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *c = tclient_connect(d);
     int old = raw_robot(d, w, "rob1");
     send_command(c, "rob1", "PING", NULL, "1");
@@ -626,7 +598,7 @@ static void test_link_replaced(void **state)
 static void test_queue_full(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_QUEUE1);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
 
@@ -635,7 +607,7 @@ static void test_queue_full(void **state)
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"B\"");
     robot_expect_nothing(d, fd);
     send_command(c, "rob1", "PING", NULL, "\"C\"");
-    expect_error(c, "\"C\"", "busy", NULL);
+    expect_command_error(c, "\"C\"", "busy", NULL);
     robot_expect_nothing(d, fd);
 
     send_command(c, "rob1", "STOP", NULL, "\"S\"");
@@ -687,7 +659,7 @@ static const struct {
 static void test_client_leaves(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_RAW);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *q = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     long long seq = 1;
@@ -804,7 +776,7 @@ static const struct refuse_case refuse_cases[] = {
 static void test_refused(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_REFUSE);
-    struct tclient *w = watcher(d, "[\"AK\"]");
+    struct tclient *w = watcher_connect(d, "[\"AK\"]");
     struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     for (size_t i = 0; i < sizeof refuse_cases / sizeof refuse_cases[0]; i++) {
@@ -814,7 +786,7 @@ static void test_refused(void **state)
         snprintf(req, sizeof req, "{\"cmd\":\"send\",%s,\"id\":%zu}", rc->members, i);
         snprintf(id, sizeof id, "%zu", i);
         tclient_send(c, req);
-        expect_error(c, id, rc->code, NULL);
+        expect_command_error(c, id, rc->code, NULL);
     }
     robot_expect_nothing(d, fd);
     /* the first command that passes is the first the robot sees: seq 1 */

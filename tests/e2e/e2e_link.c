@@ -25,15 +25,6 @@ static const char CONFIG_IDLE_SHORT[] =
 
 static const char JT_ZERO[] = "JT,1,0,0,0,0,0,0\n";
 
-static struct tclient *watcher(struct daemon *d)
-{
-    struct tclient *c = tclient_connect(d);
-    json_t *w = tclient_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL);
-    assert_json_eq(w, "{\"class\":\"WATCH\",\"enable\":true}", NULL);
-    json_decref(w);
-    return c;
-}
-
 /* The entry of a robot in the robots reply (new reference). */
 static json_t *robot_entry(struct tclient *c, const char *name)
 {
@@ -112,7 +103,7 @@ static void test_hello_accepted(void **state)
         {"CR LF", "HI,5,rob1,1,e2e\r\n"},
     };
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         print_message("case: %s\n", cases[i].name);
         int fd = trobot_connect(d);
@@ -171,7 +162,7 @@ static const struct refuse_case refuse_cases[] = {
 static void test_hello_refused(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int before_hello = 0;
     for (size_t i = 0; i < sizeof refuse_cases / sizeof refuse_cases[0]; i++) {
         const struct refuse_case *rc = &refuse_cases[i];
@@ -207,7 +198,7 @@ static void test_hello_timeout(void **state)
 {
     static const char *const silent[] = {"", "HI,1,ro"}; /* nothing / a partial HI */
     struct daemon *d = daemon_start(state, CONFIG_HELLO_SHORT);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     for (size_t i = 0; i < sizeof silent / sizeof silent[0]; i++) {
         print_message("case: sends \"%s\"\n", silent[i]);
         int fd = trobot_connect(d);
@@ -232,7 +223,7 @@ static void test_hello_timeout(void **state)
 static void test_link_replaced(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int old_fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", old_fd);
 
@@ -260,7 +251,7 @@ static void test_link_replaced(void **state)
 static void test_idle_timeout(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_IDLE_SHORT);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
 
@@ -325,7 +316,7 @@ static const char *const causes[] = {"too_long",  "non_printable", "bad_checksum
 static void test_bad_frames(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
     trobot_send(d, fd, JT_ZERO);
@@ -385,7 +376,7 @@ static void test_bad_frame_log_rate(void **state)
 {
     /* -v: debug logging on, so its paths run too */
     struct daemon *d = daemon_start_args(state, CONFIG, (const char *const[]){"-v", NULL});
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     expect_link_up(w, "rob1", fd);
     char burst[100 * 32];

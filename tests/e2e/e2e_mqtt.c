@@ -410,13 +410,6 @@ static void wait_connected(struct daemon *d, struct tclient *c, bool want, int m
     }
 }
 
-static struct tclient *watcher(struct daemon *d)
-{
-    struct tclient *c = tclient_connect(d);
-    json_decref(tclient_request(c, "{\"cmd\":\"watch\"}", "WATCH", NULL));
-    return c;
-}
-
 static void send_jt(struct daemon *d, int fd, long seq)
 {
     char line[96];
@@ -465,7 +458,7 @@ static void test_topics_and_payloads(void **state)
     size_t at = 0;
     sub_wait(s, &at, "e2e/cell/bridge/status", "online", MQTT_WAIT_MS);
     sub_wait(s, NULL, "e2e/cell/rob2/link", "down", MQTT_WAIT_MS);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     sub_wait(s, &at, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
 
@@ -518,7 +511,7 @@ static void test_retained_for_late_subscriber(void **state)
 {
     broker_start(&the_broker, 0);
     struct daemon *d = bridge_start(state, ROBOTS, "\"qos\":2");
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     for (long seq = 2; seq <= 5; seq++)
         send_jt(d, fd, seq);
@@ -549,7 +542,7 @@ static void test_rate_cap(void **state)
     snprintf(extra, sizeof extra, "\"rate\":{\"JT\":%d}", RATE_HZ);
     struct daemon *d = bridge_start(state, ROBOTS, extra);
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/rob1/#");
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     sub_wait(s, NULL, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
     size_t start = s->n;
@@ -671,7 +664,7 @@ static void test_broker_restart(void **state)
 {
     broker_start(&the_broker, 0);
     struct daemon *d = bridge_start(state, ROBOTS, "");
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = trobot_hello(d, "rob1");
     send_jt(d, fd, 2);
     json_decref(tclient_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
@@ -716,7 +709,7 @@ static void test_broker_stopped(void **state)
     snprintf(extra, sizeof extra, "\"qos\":1,\"queue_messages\":%d", SMALL_QUEUE);
     struct daemon *d = bridge_start(state, ROBOTS, extra);
     struct sub *s = sub_open(d, the_broker.port, "e2e/cell/rob1/JT");
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     struct tclient *c = tclient_connect(d);
     int fd = trobot_hello(d, "rob1");
     send_jt(d, fd, 2);
@@ -782,7 +775,7 @@ static void test_commands(void **state)
     sub_publish(s, "e2e/cell/rob1/cmd", NULL, true);     /* clear it */
 
     int fd = trobot_hello(d, "rob1");
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     send_jt(d, fd, 2);
     json_decref(tclient_wait_frame(w, "JT", 2, HARNESS_RECV_MS, NULL));
 

@@ -24,20 +24,6 @@ static const char CONFIG_TWO_CLIENTS[] =
 
 static const char *const IGNORE_TIME[] = {"time", NULL};
 
-static struct tclient *watcher_with(struct daemon *d, const char *req, const char *echo)
-{
-    struct tclient *c = tclient_connect(d);
-    json_t *w = tclient_request(c, req, "WATCH", NULL);
-    assert_json_eq(w, echo, NULL);
-    json_decref(w);
-    return c;
-}
-
-static struct tclient *watcher(struct daemon *d)
-{
-    return watcher_with(d, "{\"cmd\":\"watch\"}", "{\"class\":\"WATCH\",\"enable\":true}");
-}
-
 /* A linked robot, with the LINK up consumed from watcher w. */
 static int linked_robot(struct daemon *d, struct tclient *w, const char *name)
 {
@@ -112,7 +98,7 @@ static void sync_frame(struct tclient *w, const char *type, long long seq)
 static void test_frames_rendered(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd = linked_robot(d, w, "rob1");
     trobot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
     sync_frame(w, "JT", 1);
@@ -158,7 +144,7 @@ static void test_split_and_coalesced(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
     int fd = trobot_hello(d, "rob1");
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     trobot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
     sync_frame(w, "JT", 1);
 
@@ -273,7 +259,7 @@ static void test_watch_filters(void **state)
         json_decref(r);
     }
     /* a probe watcher tells when the daemon has handled each step */
-    struct tclient *probe = watcher(d);
+    struct tclient *probe = watcher_connect(d, NULL);
     int r1 = trobot_hello(d, "rob1");
     trobot_send(d, r1, "JT,1,0,0,0,0,0,0\nST,2,RUNNING,AUTO,ON,100\nHB,3\nIO,4,doGrip,1\n");
     json_decref(tclient_wait_frame(probe, "IO", 4, HARNESS_RECV_MS, NULL));
@@ -304,8 +290,8 @@ static void test_watch_filters(void **state)
 static void test_watch_disable(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
-    struct tclient *probe = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
+    struct tclient *probe = watcher_connect(d, NULL);
     int fd = linked_robot(d, w, "rob1");
     trobot_send(d, fd, "JT,1,0,0,0,0,0,0\n");
     json_decref(tclient_wait_frame(w, "JT", 1, HARNESS_RECV_MS, NULL));
@@ -333,7 +319,7 @@ static void test_watch_disable(void **state)
 static void test_state_reply(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     struct tclient *q = tclient_connect(d);
 
     json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":\"s0\"}", "STATE", NULL);
@@ -387,7 +373,7 @@ static void test_state_reply(void **state)
 static void test_robots_version_stats(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     struct tclient *q = tclient_connect(d);
 
     json_t *v = tclient_request(q, "{\"cmd\":\"version\",\"id\":1}", "VERSION", NULL);
@@ -481,21 +467,6 @@ static const struct error_case error_cases[] = {
      "robot_offline", "\"x\""},
 };
 
-static void expect_error(struct tclient *c, const char *request, const char *code, const char *id)
-{
-    json_t *e = tclient_request(c, request, "ERROR", NULL);
-    char want[256];
-    if (id != NULL)
-        snprintf(want, sizeof want, "{\"class\":\"ERROR\",\"id\":%s,\"code\":\"%s\"}", id, code);
-    else
-        snprintf(want, sizeof want, "{\"class\":\"ERROR\",\"code\":\"%s\"}", code);
-    assert_json_eq(e, want, (const char *const[]){"message", NULL});
-    const char *msg = json_str(e, "message");
-    assert_non_null(msg);
-    assert_true(*msg != '\0');
-    json_decref(e);
-}
-
 static void test_request_errors(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
@@ -503,7 +474,7 @@ static void test_request_errors(void **state)
     for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
         const struct error_case *ec = &error_cases[i];
         print_message("case: %s\n", ec->name);
-        expect_error(c, ec->request, ec->code, ec->id);
+        tclient_request_error(c, ec->request, ec->id, ec->code, NULL);
     }
     /* the connection survived every error */
     json_decref(tclient_request(c, "{\"cmd\":\"version\"}", "VERSION", NULL));
@@ -523,13 +494,13 @@ static void test_send_refused(void **state)
          "unknown_type", "6"},
     };
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     int fd1 = linked_robot(d, w, "rob1");
     int fd2 = linked_robot(d, w, "rob2");
     struct tclient *c = tclient_connect(d);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         print_message("case: %s\n", cases[i].name);
-        expect_error(c, cases[i].request, cases[i].code, cases[i].id);
+        tclient_request_error(c, cases[i].request, cases[i].id, cases[i].code, NULL);
     }
     /* nothing was written to either robot */
     char buf[256];
@@ -676,7 +647,7 @@ static void test_busy(void **state)
 static void test_shutdown_bye(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     struct tclient *c = tclient_connect(d);
     linked_robot(d, w, "rob1");
     daemon_term(d);
@@ -726,7 +697,7 @@ static void test_half_closed_client_gets_replies(void **state)
 static void test_simulator_streams(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct tclient *w = watcher(d);
+    struct tclient *w = watcher_connect(d, NULL);
     sim_start(d, (const char *const[]){"--name", "rob1", "--rate", "50", NULL});
     json_t *l = tclient_wait_class(w, "LINK", 5000, NULL);
     assert_json_has(l, "{\"robot\":\"rob1\",\"state\":\"up\"}");

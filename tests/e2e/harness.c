@@ -25,6 +25,7 @@
 #define ARGS_MAX 48
 #define WRITE_MS 10000          /* one trobot_write / tclient_send until all is written */
 #define POLL_SLICE_MS 20        /* how often wait_until looks again */
+#define TEXT_MAX 1024           /* a request or expected object built from test text */
 
 /* Print the daemon's recent log, then fail the running test. */
 #define HFAIL(d, ...)                                                                              \
@@ -742,7 +743,7 @@ json_t *tclient_wait_class(struct tclient *c, const char *cls, int ms, json_t *s
     }
 }
 
-static bool is_stream(const char *cls)
+bool is_stream_class(const char *cls)
 {
     return strcmp(cls, "FRAME") == 0 || strcmp(cls, "LINK") == 0 || strcmp(cls, "DROPPED") == 0;
 }
@@ -759,7 +760,7 @@ json_t *tclient_request(struct tclient *c, const char *req, const char *cls, jso
         const char *got = json_str(j, "class");
         if (strcmp(got, cls) == 0)
             return j;
-        if (!is_stream(got)) {
+        if (!is_stream_class(got)) {
             char *t = json_text(j);
             daemon_print_log_tail(c->d);
             print_error("request %s: expected %s, got %s\n", req, cls, t);
@@ -802,6 +803,30 @@ json_t *tclient_wait_frame(struct tclient *c, const char *type, long long seq, i
             json_array_append(skipped, j);
         json_decref(j);
     }
+}
+
+struct tclient *watcher_connect(struct daemon *d, const char *types)
+{
+    char req[TEXT_MAX], echo[TEXT_MAX];
+    int nr = snprintf(req, sizeof req, "{\"cmd\":\"watch\"%s%s}", types ? ",\"types\":" : "",
+                      types ? types : "");
+    int ne = snprintf(echo, sizeof echo, "{\"class\":\"WATCH\",\"enable\":true%s%s}",
+                      types ? ",\"types\":" : "", types ? types : "");
+    if (nr < 0 || (size_t)nr >= sizeof req || ne < 0 || (size_t)ne >= sizeof echo)
+        fail_msg("watch types too long for the test: %s", types);
+    struct tclient *c = tclient_connect(d);
+    json_t *w = tclient_request(c, req, "WATCH", NULL);
+    assert_json_eq(w, echo, NULL);
+    json_decref(w);
+    return c;
+}
+
+void tclient_request_error(struct tclient *c, const char *req, const char *id, const char *code,
+                           const char *about)
+{
+    json_t *e = tclient_request(c, req, "ERROR", NULL);
+    assert_error(e, id, code, about);
+    json_decref(e);
 }
 
 void frame_with_checksum(const char *body, bool lower, char *out, size_t n)
@@ -866,6 +891,21 @@ void assert_json_has(const json_t *got, const char *expected)
             fail_json_pair(got, want, "JSON lacks an expected member value");
     }
     json_decref(want);
+}
+
+void assert_error(const json_t *e, const char *id, const char *code, const char *about)
+{
+    char want[TEXT_MAX];
+    int n = snprintf(want, sizeof want, "{\"class\":\"ERROR\"%s%s,\"code\":\"%s\"}",
+                     id ? ",\"id\":" : "", id ? id : "", code);
+    if (n < 0 || (size_t)n >= sizeof want)
+        fail_msg("expected ERROR too long for the test: code %s", code);
+    assert_json_eq(e, want, (const char *const[]){"message", NULL});
+    const char *msg = json_str(e, "message");
+    assert_non_null(msg);
+    assert_true(*msg != '\0');
+    if (about != NULL && strstr(msg, about) == NULL)
+        fail_msg("ERROR %s message \"%s\" does not say \"%s\"", code, msg, about);
 }
 
 const char *json_str(const json_t *o, const char *key)

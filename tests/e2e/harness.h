@@ -156,6 +156,17 @@ bool tclient_wait_closed(struct tclient *c, int ms);
 json_t *tclient_wait_frame(struct tclient *c, const char *type, long long seq, int ms,
                            json_t *skipped);
 
+/* A new client that watches: sends {"cmd":"watch"}, with "types": types when
+ * types (a JSON array as text) is not NULL, and requires the reply to be
+ * exactly {"class":"WATCH","enable":true} with the same "types". */
+struct tclient *watcher_connect(struct daemon *d, const char *types);
+/* Send a request whose reply must be an ERROR (stream objects before it are
+ * skipped), checked as assert_error does. */
+void tclient_request_error(struct tclient *c, const char *req, const char *id, const char *code,
+                           const char *about);
+/* Is this class a stream object (FRAME, LINK, DROPPED) rather than a reply? */
+bool is_stream_class(const char *cls);
+
 /* --- JSON checks -------------------------------------------------------- */
 
 /* Parse test text, failing the test when it is not valid JSON. */
@@ -165,6 +176,10 @@ json_t *json_must(const char *text);
 void assert_json_eq(const json_t *got, const char *expected, const char *const *ignore);
 /* Every member of expected is in got and equal (others ignored). */
 void assert_json_has(const json_t *got, const char *expected);
+/* e is exactly {"class":"ERROR","id":id,"code":code,"message":M}: id is JSON
+ * text, or NULL for no "id" member; M is not empty and, when about is not
+ * NULL, contains it. */
+void assert_error(const json_t *e, const char *id, const char *code, const char *about);
 const char *json_str(const json_t *o, const char *key);     /* NULL if absent */
 long long json_int_member(const json_t *o, const char *key); /* fails if not an int */
 /* A compact dump for messages; caller frees. */

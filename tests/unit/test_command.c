@@ -337,11 +337,8 @@ static void test_round_trip(void **state)
 
 static int setup(void **state)
 {
-    struct schema *s = schema_new();
-    if (s == NULL)
-        return -1;
-    char text[1024];
-    snprintf(text, sizeof text,
+    char frames[1024];
+    snprintf(frames, sizeof frames,
              "[{\"type\":\"MSG\",\"direction\":\"out\",\"fields\":["
              "{\"name\":\"text\",\"kind\":\"text\"}]},"
              "{\"type\":\"NAMES\",\"direction\":\"out\",\"fields\":["
@@ -354,32 +351,17 @@ static int setup(void **state)
              "{\"name\":\"b\",\"kind\":\"int\",\"min\":0,\"max\":9,\"optional\":true},"
              "{\"name\":\"c\",\"kind\":\"text\",\"optional\":true}]}]",
              field_kind_name(FIELD_IDENT));
-    json_t *frames = tu_json(text);
-    struct schema_error err;
-    int rc = schema_add_json(s, frames, "frames", &err);
-    json_decref(frames);
-    if (rc != 0) {
-        print_error("custom command types refused: %s: %s\n", err.path, err.message);
-        schema_free(s);
-        return -1;
-    }
-    *state = s;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    schema_free(*state);
-    return 0;
+    return tu_schema_setup_with(state, frames);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_length_bound, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_builtin_command_covered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_command_table, setup, tu_schema_teardown),
+        cmocka_unit_test_setup_teardown(test_length_bound, setup, tu_schema_teardown),
+        cmocka_unit_test_setup_teardown(test_every_builtin_command_covered, setup,
+                                        tu_schema_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, tu_schema_teardown),
     };
     return cmocka_run_group_tests_name("command", tests, NULL, NULL);
 }

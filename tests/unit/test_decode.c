@@ -412,24 +412,12 @@ static void test_number_parse_respects_len(void **state)
     assert_int_equal(rapid_number_parse("-0.5,9", 0, &v), -1);
 }
 
-static int setup(void **state)
-{
-    *state = schema_new();
-    return *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    schema_free(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_decode_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decode_respects_len, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_values_point_into_line, setup, teardown),
+        TU_SCHEMA_TEST(test_decode_table),
+        TU_SCHEMA_TEST(test_decode_respects_len),
+        TU_SCHEMA_TEST(test_values_point_into_line),
         cmocka_unit_test(test_number_parse),
         cmocka_unit_test(test_number_parse_respects_len),
     };

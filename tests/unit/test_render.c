@@ -205,27 +205,15 @@ static void test_render_owns_its_strings(void **state)
     json_decref(j);
 }
 
-static int setup(void **state)
-{
-    *state = schema_new();
-    return *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    schema_free(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_render_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_render_text_matches_jansson, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_render_text_time_and_bounds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_builtin_in_type_rendered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_member_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_render_owns_its_strings, setup, teardown),
+        TU_SCHEMA_TEST(test_render_table),
+        TU_SCHEMA_TEST(test_render_text_matches_jansson),
+        TU_SCHEMA_TEST(test_render_text_time_and_bounds),
+        TU_SCHEMA_TEST(test_every_builtin_in_type_rendered),
+        TU_SCHEMA_TEST(test_member_types),
+        TU_SCHEMA_TEST(test_render_owns_its_strings),
     };
     return cmocka_run_group_tests_name("render", tests, NULL, NULL);
 }

@@ -184,21 +184,12 @@ static size_t type_count(const struct schema *s)
     return n;
 }
 
-static int add(struct schema *s, const char *text, struct schema_error *err)
-{
-    json_t *j = tu_json(text);
-    memset(err, 0, sizeof *err);
-    int rc = schema_add_json(s, j, "frames", err);
-    json_decref(j);
-    return rc;
-}
-
 /* The interface's example: its row, and frames parsed and rendered. */
 static void test_wd_example(void **state)
 {
     struct schema *s = *state;
     struct schema_error err;
-    int rc = add(s, WD_JSON, &err);
+    int rc = tu_schema_add(s, WD_JSON, &err);
     if (rc != 0)
         fail_msg("WD refused: %s: %s", err.path, err.message);
     const struct frame_def *d = schema_find(s, DIR_IN, "WD", 2);
@@ -288,7 +279,7 @@ static void test_good_definitions(void **state)
         struct schema *s = schema_new();
         struct schema_error err;
         assert_non_null(s);
-        int rc = add(s, cases[i].json, &err);
+        int rc = tu_schema_add(s, cases[i].json, &err);
         TU_CHECK(failures, cases[i].name, rc == 0, "refused: %s: %s", err.path, err.message);
         if (rc == 0 && cases[i].type) {
             const struct frame_def *d =
@@ -434,7 +425,7 @@ static void test_bad_definitions(void **state)
         struct schema_error err;
         assert_non_null(s);
         size_t before = type_count(s);
-        int rc = add(s, c->json, &err);
+        int rc = tu_schema_add(s, c->json, &err);
         TU_CHECK(failures, c->name, rc == -1, "accepted (rc %d)", rc);
         if (rc == -1) {
             TU_CHECK(failures, c->name, tu_match(c->path, err.path), "want path %s got \"%s\" (%s)",
@@ -470,13 +461,15 @@ static void test_across_calls(void **state)
     struct schema *s = *state;
     struct schema_error err;
     size_t base = type_count(s);
-    assert_int_equal(add(s, "[{\"type\":\"PC\",\"direction\":\"in\",\"fields\":[]}]", &err), 0);
-    assert_int_equal(add(s, "[{\"type\":\"AA\",\"direction\":\"out\",\"fields\":[]},"
-                            "{\"type\":\"PC\",\"direction\":\"in\",\"fields\":[]}]", &err), -1);
+    assert_int_equal(tu_schema_add(s, "[{\"type\":\"PC\",\"direction\":\"in\",\"fields\":[]}]",
+                                   &err), 0);
+    assert_int_equal(tu_schema_add(s, "[{\"type\":\"AA\",\"direction\":\"out\",\"fields\":[]},"
+                                   "{\"type\":\"PC\",\"direction\":\"in\",\"fields\":[]}]", &err), -1);
     assert_string_equal(err.path, "frames[1].type");
     assert_null(schema_find(s, DIR_OUT, "AA", 2));
     assert_int_equal(type_count(s), base + 1);
-    assert_int_equal(add(s, "[{\"type\":\"AA\",\"direction\":\"out\",\"fields\":[]}]", &err), 0);
+    assert_int_equal(tu_schema_add(s, "[{\"type\":\"AA\",\"direction\":\"out\",\"fields\":[]}]",
+                                   &err), 0);
     assert_non_null(schema_find(s, DIR_OUT, "AA", 2));
     assert_int_equal(type_count(s), base + 2);
 }
@@ -505,7 +498,7 @@ static void test_type_limit(void **state)
     struct schema *s = schema_new();
     assert_non_null(s);
     char *text = many_types(room + 1, 0);
-    assert_int_equal(add(s, text, &err), -1);
+    assert_int_equal(tu_schema_add(s, text, &err), -1);
     free(text);
     assert_true(tu_match("frames|frames[*", err.path));
     assert_int_equal(type_count(s), TU_LEN(builtin_cases));
@@ -515,44 +508,32 @@ static void test_type_limit(void **state)
     s = schema_new();
     assert_non_null(s);
     text = many_types(room, 0);
-    int rc = add(s, text, &err);
+    int rc = tu_schema_add(s, text, &err);
     free(text);
     if (rc != 0)
         fail_msg("%zu custom types refused: %s: %s", room, err.path, err.message);
     assert_int_equal(type_count(s), FRAME_TYPES_MAX);
     assert_non_null(schema_find(s, DIR_IN, "C000", 4));
     text = many_types(1, room);
-    assert_int_equal(add(s, text, &err), -1);
+    assert_int_equal(tu_schema_add(s, text, &err), -1);
     free(text);
     assert_true(tu_match("frames|frames[0]*", err.path));
     assert_int_equal(type_count(s), FRAME_TYPES_MAX);
     schema_free(s);
 }
 
-static int setup(void **state)
-{
-    *state = schema_new();
-    return *state == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    schema_free(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_builtin_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+        TU_SCHEMA_TEST(test_builtin_rows),
+        TU_SCHEMA_TEST(test_find),
         cmocka_unit_test(test_syntax_checks),
         cmocka_unit_test(test_kind_names),
-        cmocka_unit_test_setup_teardown(test_wd_example, setup, teardown),
+        TU_SCHEMA_TEST(test_wd_example),
         cmocka_unit_test(test_good_definitions),
         cmocka_unit_test(test_bad_definitions),
-        cmocka_unit_test_setup_teardown(test_path_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_across_calls, setup, teardown),
+        TU_SCHEMA_TEST(test_path_prefix),
+        TU_SCHEMA_TEST(test_across_calls),
         cmocka_unit_test(test_type_limit),
     };
     return cmocka_run_group_tests_name("schema", tests, NULL, NULL);

@@ -93,6 +93,49 @@ static inline void tu_append(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Add frame definitions (a configuration's "frames" array, as JSON text) to
+ * s; returns schema_add_json's result, with err filled on failure. */
+static inline int tu_schema_add(struct schema *s, const char *frames, struct schema_error *err)
+{
+    json_t *j = tu_json(frames);
+    memset(err, 0, sizeof *err);
+    int rc = schema_add_json(s, j, "frames", err);
+    json_decref(j);
+    return rc;
+}
+
+/* cmocka setup for suites whose tests share one schema in *state: the
+ * built-in types, plus the custom ones in frames (JSON text) unless it is
+ * NULL. A refused definition is printed and fails the setup. */
+static inline int tu_schema_setup_with(void **state, const char *frames)
+{
+    struct schema *s = schema_new();
+    if (s == NULL)
+        return -1;
+    struct schema_error err;
+    if (frames != NULL && tu_schema_add(s, frames, &err) != 0) {
+        print_error("custom frame types refused: %s: %s\n", err.path, err.message);
+        schema_free(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static inline int tu_schema_setup(void **state)
+{
+    return tu_schema_setup_with(state, NULL);
+}
+
+static inline int tu_schema_teardown(void **state)
+{
+    schema_free(*state);
+    return 0;
+}
+
+/* A test that gets a schema with the built-in types in *state. */
+#define TU_SCHEMA_TEST(f) cmocka_unit_test_setup_teardown(f, tu_schema_setup, tu_schema_teardown)
+
 /* Decoded values as one string, for comparing against a table: wire values
  * in order separated by '|'; numbers "%.15g", NAN as "nan", strings in single
  * quotes, an absent value "-". Walks the definition, so trailing values the

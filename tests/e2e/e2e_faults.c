@@ -137,17 +137,26 @@ static long proc_rss_kb(pid_t pid)
 
 /* A daemon built with AddressSanitizer keeps freed memory in quarantine, so
  * its RSS says nothing about leaks; LeakSanitizer reports them at exit
- * instead, which daemon_stop turns into a failure. */
+ * instead, which daemon_stop turns into a failure. Such a binary names
+ * __asan_init whatever the compiler: gcc imports it from libasan.so, clang
+ * links the runtime in (so /proc/PID/maps shows no libasan) and exports it. */
 static bool proc_has_asan(pid_t pid)
 {
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "r");
+    static const char needle[] = "__asan_init";
+    char path[64], buf[65536 + sizeof needle];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    FILE *f = fopen(path, "rb");
     if (f == NULL)
         fail_msg("%s: %s", path, strerror(errno));
     bool asan = false;
-    while (!asan && fgets(line, sizeof line, f) != NULL)
-        asan = strstr(line, "libasan") != NULL;
+    size_t keep = 0, n;
+    /* The last bytes of each block are kept, so a name across two blocks is seen. */
+    while (!asan && (n = fread(buf + keep, 1, sizeof buf - keep, f)) > 0) {
+        n += keep;
+        asan = memmem(buf, n, needle, sizeof needle - 1) != NULL;
+        keep = n < sizeof needle - 1 ? n : sizeof needle - 1;
+        memmove(buf, buf + n - keep, keep);
+    }
     fclose(f);
     return asan;
 }

@@ -3,6 +3,7 @@
 #   make            the daemon, the simulator and the CLI in build/
 #   make run        the bridge with a simulated robot, live in the terminal
 #   make test       every test, plain and under ASan+UBSan (in $(BUILD)/san), plus fuzz corpus replay
+#   make check      every suite and the install check, this build only (make unit, make e2e: a half)
 #   make fuzz       libFuzzer on each harness for FUZZ_SECONDS (clang, in $(BUILD)/fuzz)
 #   make bench      benchmarks that print numbers
 #   make soak       the daemon under load for SOAK_SECONDS; fails if RSS or fds grow
@@ -124,10 +125,16 @@ $(BUILD)/bench/bench_%: $(call obj,tests/bench/bench_%.c) $(call obj,$(BENCH_LIB
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) $^ $(LIBS) -o $@
 
-# Runs every test binary of this build, reports all, fails if any failed.
+# Runs every test binary of this build, reports all, fails if any failed;
+# unit and e2e run one half. The e2e suites find the binaries through TEST_ENV.
+TEST_ENV := RB_BIN=$(abspath $(DAEMON)) RB_SIM=$(abspath $(SIM)) RB_CLI=$(abspath $(CLI)) \
+  RB_REPLAY_DIR=$(abspath tests/replay)
 check: all $(UNITS) $(E2ES)
-	@RB_BIN=$(abspath $(DAEMON)) RB_SIM=$(abspath $(SIM)) RB_CLI=$(abspath $(CLI)) \
-	  RB_REPLAY_DIR=$(abspath tests/replay) bash tests/run-tests.sh $(UNITS) $(E2ES)
+	@$(TEST_ENV) bash tests/run-tests.sh $(UNITS) $(E2ES)
+unit: $(UNITS)
+	@bash tests/run-tests.sh $(UNITS)
+e2e: all $(E2ES)
+	@$(TEST_ENV) bash tests/run-tests.sh $(E2ES)
 
 # Rewrites tests/replay/*.golden from what the daemon emits now (review the diff).
 replay-update: all $(BUILD)/tests/e2e_replay

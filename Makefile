@@ -100,9 +100,9 @@ $(FLAGS_FILE): FORCE
 	@f='$(subst ','\'',$(CC) $(FINAL_CFLAGS) | $(FINAL_LDFLAGS) | $(TESTLIBS))'; \
 	  [ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
 
-# The packages an object needs; the tests also need TEST_PKGS (cmocka).
+# The packages an object needs; the test suites also need TEST_PKGS (cmocka).
 NEED_PKGS := $(PKGS)
-$(BUILD)/obj/tests/%.o: NEED_PKGS := $(PKGS) $(TEST_PKGS)
+$(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/e2e/%.o: NEED_PKGS := $(PKGS) $(TEST_PKGS)
 $(BUILD)/obj/%.o: %.c $(FLAGS_FILE)
 	$(call need_pkgs,$(NEED_PKGS))
 	@mkdir -p $(dir $@)
@@ -138,8 +138,7 @@ e2e: all $(E2ES)
 
 # Rewrites tests/replay/*.golden from what the daemon emits now (review the diff).
 replay-update: all $(BUILD)/tests/e2e_replay
-	@RB_BIN=$(abspath $(DAEMON)) RB_SIM=$(abspath $(SIM)) RB_REPLAY_DIR=$(abspath tests/replay) \
-	  RB_REPLAY_UPDATE=1 $(BUILD)/tests/e2e_replay
+	@$(TEST_ENV) RB_REPLAY_UPDATE=1 $(BUILD)/tests/e2e_replay
 
 # The sanitizer build is a second tree, $(BUILD)/san.
 test:

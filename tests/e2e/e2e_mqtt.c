@@ -28,7 +28,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,15 +43,6 @@
 #define STOP_MS 2500             /* how long the broker is stopped */
 #define SMALL_QUEUE 50           /* mqtt.queue_messages while it is */
 #define SLICE_MS 20
-
-/* --- time ------------------------------------------------------------------ */
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- the broker ------------------------------------------------------------- */
 

@@ -34,7 +34,7 @@
         fail_msg(__VA_ARGS__);                                                                     \
     } while (0)
 
-static long long mono_ms(void)
+long long mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -190,5 +190,7 @@ void frame_with_checksum(const char *body, bool lower, char *out, size_t n);
 
 /* Wall clock, Unix seconds. */
 double now_unix(void);
+/* Monotonic clock, milliseconds: for deadlines. */
+long long mono_ms(void);
 
 #endif

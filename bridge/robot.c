@@ -384,7 +384,7 @@ static int link_hello(struct link *l, const char *line, size_t len)
         link_close(l, NULL);
         return 1;
     }
-    if (strcmp(fv.def->type, "HI") != 0) {
+    if (fv.def->role != ROLE_HELLO) {
         b->stats.errors[FRAME_ERR_BEFORE_HELLO]++;
         log_warn(&b->log, "robot connection from %s: sent %s before HI, closing", l->peer,
                  fv.def->type);
@@ -477,10 +477,9 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct bridge *b = r->b;
     r->frames_in++;
     b->stats.frames_in++;
-    const char *type = fv->def->type;
-    if (fv->def->builtin && strcmp(type, "AK") == 0)
+    if (fv->def->role == ROLE_ACK)
         robot_on_ack(r, fv);
-    else if (fv->def->builtin && strcmp(type, "IO") == 0)
+    else if (fv->def->role == ROLE_IO)
         robot_on_io(r, fv);
     if (!fv->def->publish)
         return;
@@ -561,14 +560,14 @@ static void command_start_next(struct robot *r)
     }
 }
 
-void robot_send(struct robot *r, struct reply_to to, const json_t *id, const char *type,
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
                 const char *frame, size_t len, uint32_t seq)
 {
     if (!r->link) {
         reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
         return;
     }
-    bool urgent = strcmp(type, "STOP") == 0 && !r->inflight[SLOT_URGENT] &&
+    bool urgent = def->urgent && !r->inflight[SLOT_URGENT] &&
                   r->inflight[SLOT_NORMAL];
     if (!urgent && r->inflight[SLOT_NORMAL] && r->queued >= r->b->cfg.limits.command_queue) {
         reply_error(to, id, "busy", "robot %s has %u commands waiting; try again later",
@@ -582,7 +581,7 @@ void robot_send(struct robot *r, struct reply_to to, const json_t *id, const cha
     }
     cmd->to = to;
     cmd->id = id ? json_incref((json_t *)id) : NULL;
-    snprintf(cmd->type, sizeof cmd->type, "%s", type);
+    snprintf(cmd->type, sizeof cmd->type, "%s", def->type);
     cmd->seq = seq;
     r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
     cmd->len = len;

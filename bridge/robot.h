@@ -12,8 +12,8 @@
  * waiting for HI at once; more are closed on accept.
  *
  * Commands: one in flight per robot, up to limits.command_queue waiting
- * behind it (STOP skips the queue: it is sent at once, beside the one in
- * flight); the robot's AK (matched by seq) is answered to the one client
+ * behind it (an urgent type, STOP, skips the queue: it is sent at once,
+ * beside the one in flight); the robot's AK (matched by seq) is answered to the one client
  * that asked, with its id. No AK within limits.ack_timeout: ERROR timeout.
  * Link down or replaced: every pending command fails with robot_offline.
  *
@@ -117,10 +117,11 @@ bool robots_owe(const struct bridge *b, const void *ctx);
 /* An asker (reply_to.ctx) went away: its pending commands lose their addressee. */
 void robots_forget(struct bridge *b, const void *ctx);
 
-/* Queue a command encoded with seq == robot_peek_seq(r); replies to `to` come
- * later (ACK/ERROR). Errors now (offline, busy) are replied at once. Takes
- * its own reference to id. The robot's seq advances only when it is queued. */
-void robot_send(struct robot *r, struct reply_to to, const json_t *id, const char *type,
+/* Queue a command of type def (def->urgent: beside the one in flight)
+ * encoded with seq == robot_peek_seq(r); replies to `to` come later
+ * (ACK/ERROR). Errors now (offline, busy) are replied at once. Takes its own
+ * reference to id. The robot's seq advances only when it is queued. */
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
                 const char *frame, size_t len, uint32_t seq);
 
 /* The seq the next command to this robot gets: 1, 2, ... 99999, 0, 1 ... */

@@ -118,13 +118,13 @@ bool client_push(struct client *c, struct msg *m)
 {
     if (c->closing || c->doomed)
         return false;
-    if (m->stream && c->q_bytes >= soft_limit(c)) {
+    enum admit verdict = client_admit(c->q_bytes, m->len, m->stream, soft_limit(c));
+    if (verdict == ADMIT_DROP) {
         c->dropped++;
         c->b->stats.drops++;
         return false;
     }
-    if (c->q_bytes + m->len > soft_limit(c) * CLIENT_HARD_FACTOR ||
-        (c->q_count == c->q_cap && !queue_grow(c))) {
+    if (verdict == ADMIT_CUT_OFF || (c->q_count == c->q_cap && !queue_grow(c))) {
         /* Replies piled up behind a client that does not read: cut it off.
          * The flush pass closes it, outside any iteration over clients. */
         log_warn(&c->b->log, "client %s: output queue over %zu bytes, disconnecting", c->peer,
@@ -176,7 +176,7 @@ void client_error(struct client *c, const json_t *id, const char *code, const ch
 /* After the queue shrank: tell a client that lost stream messages. */
 static void maybe_report_drops(struct client *c)
 {
-    if (!c->dropped || c->q_bytes >= soft_limit(c) / 2)
+    if (!client_drops_due(c->dropped, c->q_bytes, soft_limit(c)))
         return;
     json_t *j = json_pack("{s:s, s:I}", "class", "DROPPED", "count", (json_int_t)c->dropped);
     c->dropped = 0;

@@ -14,6 +14,7 @@
  */
 #include "mqtt.h"
 
+#include "admission.h"
 #include "mqtt_session.h"
 #include "robot.h"
 #include "send.h"
@@ -119,7 +120,9 @@ static void queue_clear(struct mqtt *mq)
  * full. Not connected: dropped at once (state is republished anyway). */
 static void queue_push(struct mqtt *mq, const char *topic, struct msg *m, bool retain)
 {
-    if (!session_up(&mq->s) || !m) {
+    size_t cap = mq->cfg.queue_messages;
+    enum admit verdict = mqtt_admit(session_up(&mq->s), mq->q_count, cap);
+    if (verdict == ADMIT_DROP || !m) {
         mq->dropped++;
         return;
     }
@@ -128,8 +131,7 @@ static void queue_push(struct mqtt *mq, const char *topic, struct msg *m, bool r
         mq->dropped++;
         return;
     }
-    size_t cap = mq->cfg.queue_messages;
-    if (mq->q_count == cap) {
+    if (verdict == ADMIT_DROP_OLDEST) {
         item_free(&mq->q[mq->q_head]);
         mq->q_head = (mq->q_head + 1) % cap;
         mq->q_count--;

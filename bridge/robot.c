@@ -1,5 +1,6 @@
 #include "robot.h"
 
+#include "admission.h"
 #include "hub.h"
 #include "mqtt.h"
 #include "render.h"
@@ -563,13 +564,19 @@ static void command_start_next(struct robot *r)
 void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
                 const char *frame, size_t len, uint32_t seq)
 {
-    if (!r->link) {
+    struct command_slots slots = {
+        .linked = r->link != NULL,
+        .normal_busy = r->inflight[SLOT_NORMAL] != NULL,
+        .urgent_busy = r->inflight[SLOT_URGENT] != NULL,
+        .queued = r->queued,
+        .queue_max = r->b->cfg.limits.command_queue,
+    };
+    enum command_admit verdict = command_admit(&slots, def->urgent);
+    if (verdict == COMMAND_OFFLINE) {
         reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
         return;
     }
-    bool urgent = def->urgent && !r->inflight[SLOT_URGENT] &&
-                  r->inflight[SLOT_NORMAL];
-    if (!urgent && r->inflight[SLOT_NORMAL] && r->queued >= r->b->cfg.limits.command_queue) {
+    if (verdict == COMMAND_BUSY) {
         reply_error(to, id, "busy", "robot %s has %u commands waiting; try again later",
                     r->cfg->name, r->queued);
         return;
@@ -586,7 +593,7 @@ void robot_send(struct robot *r, struct reply_to to, const json_t *id, const str
     r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
     cmd->len = len;
     memcpy(cmd->frame, frame, len);
-    if (urgent) {
+    if (verdict == COMMAND_URGENT) {
         command_transmit(r, cmd, SLOT_URGENT);
         return;
     }

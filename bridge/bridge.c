@@ -84,6 +84,7 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     b->robot_fd = b->json_fd = -1;
     b->started = ev_now(loop);
     b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    clients_register(b);
     if (robots_init(b) < 0) {
         snprintf(err, NET_ERR_MAX, "out of memory");
         return -1;

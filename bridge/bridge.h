@@ -1,7 +1,7 @@
 /* bridge.h - the one context that owns the daemon's state.
  *
  * Everything the daemon holds hangs off struct bridge: the loop, the
- * configuration, the listeners, the robots and the clients. It is passed to
+ * configuration, the listeners, the robots, the clients and the hub's outputs. It is passed to
  * every module, never global. bridge_open() binds the listeners and starts
  * the watchers; bridge_shutdown() tells clients, closes links and stops the
  * loop; bridge_close() frees what is left.
@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "framer.h"
+#include "hub.h"
 #include "log.h"
 #include "net.h"
 
@@ -58,6 +59,9 @@ struct bridge {
     struct client *clients;  /* doubly linked */
     unsigned nclients;
     struct client *dirty;    /* clients with output to flush (singly linked) */
+
+    struct hub_output *outputs; /* where stream messages leave (hub.h), in order */
+    struct hub_output watchers; /* the JSON clients' output (client.c) */
 
     struct bridge_stats stats;
     FILE *record;            /* --record log, or NULL */

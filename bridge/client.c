@@ -251,6 +251,60 @@ void client_flush(struct client *c)
         ev_io_stop(c->b->loop, &c->wio);
 }
 
+/* ---- the hub output: every watching client whose filter matches ---- */
+
+static void watchers_frame(struct hub_output *o, unsigned robot_index, unsigned type_index,
+                           struct msg *m)
+{
+    struct bridge *b = o->ctx;
+    uint32_t rbit = UINT32_C(1) << robot_index;
+    uint64_t tbit = UINT64_C(1) << type_index;
+    for (struct client *c = b->clients; c; c = c->next)
+        if (c->watching && (c->watch_robots & rbit) && (c->watch_types & tbit))
+            client_push(c, m);
+}
+
+static void watchers_link(struct hub_output *o, unsigned robot_index, bool up, struct msg *m)
+{
+    (void)up;
+    struct bridge *b = o->ctx;
+    uint32_t rbit = UINT32_C(1) << robot_index;
+    if (!m)
+        return;
+    for (struct client *c = b->clients; c; c = c->next)
+        if (c->watching && (c->watch_robots & rbit))
+            client_push(c, m);
+}
+
+static void watchers_broadcast(struct hub_output *o, struct msg *m)
+{
+    struct bridge *b = o->ctx;
+    for (struct client *c = b->clients; c; c = c->next)
+        client_push(c, m);
+}
+
+/* Filters name robots by index; they follow their robots by name. */
+static void watchers_remap(struct hub_output *o, const struct hub_remap *map)
+{
+    struct bridge *b = o->ctx;
+    for (struct client *c = b->clients; c; c = c->next)
+        c->watch_robots = hub_remap_robots(map, c->watch_robots);
+}
+
+void clients_register(struct bridge *b)
+{
+    static const struct hub_output_ops ops = {
+        .frame = watchers_frame,
+        .link = watchers_link,
+        .broadcast = watchers_broadcast,
+        .remap = watchers_remap,
+    };
+    b->watchers = (struct hub_output){
+        .ops = &ops, .ctx = b, .robots = HUB_ALL_ROBOTS, .types = HUB_ALL_TYPES,
+    };
+    hub_register(b, &b->watchers);
+}
+
 void clients_flush_all(struct bridge *b)
 {
     while (b->dirty) {

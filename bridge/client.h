@@ -91,6 +91,10 @@ void client_error(struct client *c, const json_t *id, const char *code, const ch
 /* Write what the socket takes now; called before the loop sleeps. */
 void client_flush(struct client *c);
 
+/* Register the clients with the hub as one output (b->watchers): each
+ * stream message goes to every watching client whose filter matches. */
+void clients_register(struct bridge *b);
+
 /* Flush every client that has output (ev_prepare callback body). */
 void clients_flush_all(struct bridge *b);
 

@@ -1,7 +1,6 @@
 #include "reload.h"
 
-#include "client.h"
-#include "mqtt.h"
+#include "hub.h"
 #include "robot.h"
 
 #include <stdlib.h>
@@ -45,21 +44,6 @@ static void describe_changes(struct bridge *b, const struct robot_cfg *old,
     if (old->checksum != now->checksum)
         log_info(&b->log, "reload: robot %s: checksum on commands %s", now->name,
                  now->checksum ? "on" : "off");
-}
-
-/* Watch filters name robots by index; moved[i] is old robot i's new index
- * or -1. A filter of every robot stays so and takes in new ones. */
-static void remap_watchers(struct bridge *b, const int *moved, unsigned nold)
-{
-    for (struct client *c = b->clients; c; c = c->next) {
-        if (c->watch_robots == UINT32_MAX)
-            continue;
-        uint32_t mask = 0;
-        for (unsigned i = 0; i < nold; i++)
-            if ((c->watch_robots & (UINT32_C(1) << i)) && moved[i] >= 0)
-                mask |= UINT32_C(1) << moved[i];
-        c->watch_robots = mask;
-    }
 }
 
 int bridge_reload(struct bridge *b)
@@ -132,7 +116,10 @@ int bridge_reload(struct bridge *b)
     }
     b->robots = fresh;
     b->nrobots = b->cfg.nrobots;
-    remap_watchers(b, moved, nold);
+    struct hub_remap map = {.nold = nold};
+    for (unsigned i = 0; i < nold; i++)
+        map.to[i] = moved[i] >= 0 ? moved[i] : HUB_ROBOT_GONE;
+    hub_remap(b, &map);
     free(old_robots);
     for (unsigned j = 0; j < b->nrobots; j++)
         robot_set_idle(&b->robots[j], b->cfg.limits.idle_timeout);

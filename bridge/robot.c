@@ -2,7 +2,6 @@
 
 #include "admission.h"
 #include "hub.h"
-#include "mqtt.h"
 #include "render.h"
 
 #include <errno.h>
@@ -152,14 +151,14 @@ uint64_t robots_error_total(const struct bridge *b, enum frame_err e)
     return n;
 }
 
-static void publish_link(struct robot *r, const char *state, const char *key, const char *value)
+/* LINK up (key "peer") or down (key "reason") to every output. */
+static void publish_link(struct robot *r, bool up, const char *key, const char *value)
 {
+    const char *state = up ? "up" : "down";
     json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "class", "LINK", "robot", r->cfg->name,
                           "state", state, key, value);
     struct msg *m = j ? msg_from_json(j, true) : NULL;
-    if (m)
-        hub_publish_link(r->b, r->index, m);
-    mqtt_link(r->b, r->index, strcmp(state, "up") == 0);
+    hub_publish_link(r->b, r->index, up, m);
     msg_unref(m);
     json_decref(j);
 }
@@ -195,7 +194,7 @@ static void link_close(struct link *l, const char *reason)
         r->since = ev_now(b->loop);
         log_info(&b->log, "robot %s: link down (%s)", r->cfg->name, reason);
         commands_fail_all(r, "robot_offline", reason);
-        publish_link(r, "down", "reason", reason);
+        publish_link(r, false, "reason", reason);
         l->robot = NULL;
     } else {
         pending_remove(l);
@@ -422,7 +421,7 @@ static int link_hello(struct link *l, const char *line, size_t len)
     l->timer.repeat = b->cfg.limits.idle_timeout;
     ev_timer_again(b->loop, &l->timer);
     log_info(&b->log, "robot %s: link up from %s", name, l->peer);
-    publish_link(r, "up", "peer", r->peer);
+    publish_link(r, true, "peer", r->peer);
     /* HI is a frame like any other: watchers and `state` see its sw text. */
     record_line(r, r->since, line, len);
     robot_take_frame(r, &fv, r->since);
@@ -494,7 +493,6 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     msg_unref(r->latest[ti]);
     r->latest[ti] = msg_ref(m);
     hub_publish_frame(b, r->index, ti, m);
-    mqtt_frame(b, r->index, ti, m);
     msg_unref(m);
 }
 

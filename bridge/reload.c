@@ -46,80 +46,123 @@ static void describe_changes(struct bridge *b, const struct robot_cfg *old,
                  now->checksum ? "on" : "off");
 }
 
-int bridge_reload(struct bridge *b)
+/* Listener addresses, frame definitions, the mqtt section and recording
+ * change only with a restart: say so, and let next keep the running ones.
+ * (The schema itself is handed over in keep_running_schema.) */
+static void keep_restart_settings(struct bridge *b, struct config *next)
 {
-    if (!b->config_path) {
-        log_warn(&b->log, "reload: the bridge was started without a configuration file");
-        return -1;
-    }
-    struct config next;
-    char err[CONFIG_ERR_MAX];
-    if (config_load_file(&next, b->config_path, err) < 0) {
-        log_error(&b->log, "reload refused, the running configuration stays: %s", err);
-        config_free(&next);
-        return -1;
-    }
-    if (!b->listen_overridden && (!addr_equal(&next.robot_listen, &b->cfg.robot_listen) ||
-                                  !addr_equal(&next.json_listen, &b->cfg.json_listen)))
+    if (!b->listen_overridden && (!addr_equal(&next->robot_listen, &b->cfg.robot_listen) ||
+                                  !addr_equal(&next->json_listen, &b->cfg.json_listen)))
         log_warn(&b->log, "reload: listener addresses change only with a restart");
-    next.robot_listen = b->cfg.robot_listen;
-    next.json_listen = b->cfg.json_listen;
-    if (!schemas_equal(next.schema, b->cfg.schema)) {
+    next->robot_listen = b->cfg.robot_listen;
+    next->json_listen = b->cfg.json_listen;
+    if (!schemas_equal(next->schema, b->cfg.schema))
         log_warn(&b->log, "reload: frame definitions change only with a restart");
-        struct schema *keep = b->cfg.schema;
-        b->cfg.schema = next.schema;
-        next.schema = keep;
-    }
-    if (memcmp(&next.mqtt, &b->cfg.mqtt, sizeof next.mqtt) != 0)
+    if (memcmp(&next->mqtt, &b->cfg.mqtt, sizeof next->mqtt) != 0)
         log_warn(&b->log, "reload: the mqtt section changes only with a restart");
-    next.mqtt = b->cfg.mqtt;
-    memcpy(next.record, b->cfg.record, sizeof next.record);
+    next->mqtt = b->cfg.mqtt;
+    memcpy(next->record, b->cfg.record, sizeof next->record);
+}
 
-    struct robot *fresh = calloc(next.nrobots ? next.nrobots : 1, sizeof *fresh);
-    if (!fresh) {
-        log_error(&b->log, "reload refused: out of memory");
-        config_free(&next);
-        return -1;
+/* The frame table never changes while the bridge runs: robots' latest
+ * frames, watch filters and MQTT hold schema indexes and definitions. next
+ * takes the running schema, and leaves the one it loaded to `old`, the
+ * configuration going out of force, to be freed with it. */
+static void keep_running_schema(struct config *next, struct config *old)
+{
+    struct schema *loaded = next->schema;
+    next->schema = old->schema;
+    old->schema = loaded;
+}
+
+/* What becomes of each running robot, matched by name. */
+enum robot_fate {
+    FATE_REMOVED,   /* not in the new configuration */
+    FATE_KEPT,      /* moves to its new index, link, state and commands with it */
+};
+
+/* How the robot array is rebuilt: old robot i goes (fate[i]) to index
+ * map.to[i]; new robot j is added or comes from old robot from[j]. */
+struct rebuild {
+    enum robot_fate fate[ROBOTS_MAX];
+    struct hub_remap map;
+    bool added[ROBOTS_MAX];
+    unsigned from[ROBOTS_MAX];
+    struct robot *fresh;        /* the new array, its added robots already set up */
+};
+
+static void rebuild_plan(const struct bridge *b, const struct config *next, struct rebuild *rb)
+{
+    rb->map.nold = b->nrobots;
+    for (unsigned i = 0; i < b->nrobots; i++) {
+        rb->fate[i] = FATE_REMOVED;
+        rb->map.to[i] = HUB_ROBOT_GONE;
     }
+    for (unsigned j = 0; j < next->nrobots; j++) {
+        rb->added[j] = true;
+        for (unsigned i = 0; i < b->nrobots; i++) {
+            if (strcmp(b->robots[i].cfg->name, next->robots[j].name) == 0) {
+                rb->fate[i] = FATE_KEPT;
+                rb->map.to[i] = (int)j;
+                rb->added[j] = false;
+                rb->from[j] = i;
+                break;
+            }
+        }
+    }
+}
+
+/* Everything the rebuild allocates, before anything changes: the new array
+ * and the added robots. Out of memory: -1 and nothing is left allocated. */
+static int rebuild_prepare(struct bridge *b, const struct config *next, struct rebuild *rb)
+{
+    rb->fresh = calloc(next->nrobots ? next->nrobots : 1, sizeof *rb->fresh);
+    if (!rb->fresh)
+        return -1;
+    for (unsigned j = 0; j < next->nrobots; j++) {
+        if (rb->added[j] && robot_init(b, &rb->fresh[j], &next->robots[j], j) < 0) {
+            for (unsigned k = 0; k < j; k++)
+                robot_remove(&rb->fresh[k], "reload refused");
+            free(rb->fresh);
+            rb->fresh = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Put the new configuration and robot array in force; cannot fail. */
+static void rebuild_commit(struct bridge *b, struct config *next, struct rebuild *rb)
+{
     struct config old = b->cfg;
     struct robot *old_robots = b->robots;
     unsigned nold = b->nrobots;
-    int moved[ROBOTS_MAX]; /* new index, -1 not yet placed, -2 removed */
-    for (unsigned i = 0; i < ROBOTS_MAX; i++)
-        moved[i] = -1;
+    keep_running_schema(next, &old);
     /* The running robots point into b->cfg, which is about to be replaced. */
     for (unsigned i = 0; i < nold; i++)
         old_robots[i].cfg = &old.robots[i];
     /* Removed robots go first, while every robot is still in its old place:
-     * LINK down reaches their watchers (and MQTT) under their old index. */
+     * LINK down reaches their outputs under their old index. */
     for (unsigned i = 0; i < nold; i++) {
-        if (config_robot(&next, old_robots[i].cfg->name))
+        if (rb->fate[i] != FATE_REMOVED)
             continue;
         log_info(&b->log, "reload: robot %s removed", old_robots[i].cfg->name);
         robot_remove(&old_robots[i], "removed from the configuration");
-        moved[i] = -2;
     }
-    b->cfg = next;
+    b->cfg = *next;
     for (unsigned j = 0; j < b->cfg.nrobots; j++) {
         const struct robot_cfg *rc = &b->cfg.robots[j];
-        unsigned i = 0;
-        while (i < nold && (moved[i] != -1 || strcmp(old_robots[i].cfg->name, rc->name) != 0))
-            i++;
-        if (i == nold) {
-            robot_init(b, &fresh[j], rc, j);
+        if (rb->added[j]) {
+            rb->fresh[j].cfg = rc;
             log_info(&b->log, "reload: robot %s added", rc->name);
             continue;
         }
-        describe_changes(b, old_robots[i].cfg, rc);
-        robot_move(&fresh[j], &old_robots[i], rc, j);
-        moved[i] = (int)j;
+        describe_changes(b, old_robots[rb->from[j]].cfg, rc);
+        robot_move(&rb->fresh[j], &old_robots[rb->from[j]], rc, j);
     }
-    b->robots = fresh;
+    b->robots = rb->fresh;
     b->nrobots = b->cfg.nrobots;
-    struct hub_remap map = {.nold = nold};
-    for (unsigned i = 0; i < nold; i++)
-        map.to[i] = moved[i] >= 0 ? moved[i] : HUB_ROBOT_GONE;
-    hub_remap(b, &map);
+    hub_remap(b, &rb->map);
     free(old_robots);
     for (unsigned j = 0; j < b->nrobots; j++)
         robot_set_idle(&b->robots[j], b->cfg.limits.idle_timeout);
@@ -133,6 +176,30 @@ int bridge_reload(struct bridge *b)
         }
     }
     config_free(&old);
+}
+
+int bridge_reload(struct bridge *b)
+{
+    if (!b->config_path) {
+        log_warn(&b->log, "reload: the bridge was started without a configuration file");
+        return -1;
+    }
+    struct config next;
+    char err[CONFIG_ERR_MAX];
+    if (config_load_file(&next, b->config_path, err) < 0) {
+        log_error(&b->log, "reload refused, the running configuration stays: %s", err);
+        config_free(&next);
+        return -1;
+    }
+    keep_restart_settings(b, &next);
+    struct rebuild rb;
+    rebuild_plan(b, &next, &rb);
+    if (rebuild_prepare(b, &next, &rb) < 0) {
+        log_error(&b->log, "reload refused, the running configuration stays: out of memory");
+        config_free(&next);
+        return -1;
+    }
+    rebuild_commit(b, &next, &rb);
     log_info(&b->log, "reload: configuration %s in force, %u robot(s)", b->config_path,
              b->nrobots);
     return 0;

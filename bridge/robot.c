@@ -26,28 +26,39 @@ static void link_close(struct link *l, const char *reason);
 
 int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, unsigned index)
 {
+    memset(r, 0, sizeof *r);
+    r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
+    r->io = json_object();
+    if (!r->latest || !r->io) {
+        free(r->latest);
+        json_decref(r->io);
+        memset(r, 0, sizeof *r);
+        return -1;
+    }
     r->b = b;
     r->cfg = cfg;
     r->index = index;
     r->next_seq = 1;
-    r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
-    r->io = json_object();
     for (int k = 0; k < CMD_SLOTS; k++) {
         ev_timer_init(&r->ack_timer[k], ack_timer_cb, 0, 0);
         r->ack_timer[k].data = r;
     }
-    return r->latest && r->io ? 0 : -1;
+    return 0;
 }
 
 int robots_init(struct bridge *b)
 {
-    b->nrobots = b->cfg.nrobots;
-    b->robots = calloc(b->nrobots ? b->nrobots : 1, sizeof *b->robots);
+    unsigned n = b->cfg.nrobots;
+    b->robots = calloc(n ? n : 1, sizeof *b->robots);
     if (!b->robots)
         return -1;
-    for (unsigned i = 0; i < b->nrobots; i++)
-        if (robot_init(b, &b->robots[i], &b->cfg.robots[i], i) < 0)
+    for (b->nrobots = 0; b->nrobots < n; b->nrobots++) {
+        unsigned i = b->nrobots;
+        if (robot_init(b, &b->robots[i], &b->cfg.robots[i], i) < 0) {
+            robots_free(b);    /* the ones set up so far */
             return -1;
+        }
+    }
     return 0;
 }
 
@@ -84,6 +95,8 @@ static void commands_fail_all(struct robot *r, const char *code, const char *why
 /* Forget everything about a robot: link, commands, state. */
 void robot_remove(struct robot *r, const char *reason)
 {
+    if (!r->b)
+        return; /* never set up, or moved away */
     if (r->link)
         link_close(r->link, reason);
     commands_fail_all(r, "robot_offline", reason);
@@ -101,6 +114,7 @@ void robots_free(struct bridge *b)
         robot_remove(&b->robots[i], "the bridge is shutting down");
     free(b->robots);
     b->robots = NULL;
+    b->nrobots = 0;
 }
 
 void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index)

@@ -92,11 +92,13 @@ struct robot {
     unsigned queued;
 };
 
+/* One robot per configured one. Out of memory: -1 with none left set up. */
 int robots_init(struct bridge *b);
 
-/* For configuration reloads: set up one robot; move a robot's link, state
- * and commands to a new place (from is left empty); forget one (its link is
- * closed with reason); close a robot's link but keep its state. */
+/* For configuration reloads: set up one robot (out of memory: -1, and r is
+ * left empty); move a robot's link, state and commands to a new place (from
+ * is left empty); forget one (its link is closed with reason; an empty one
+ * is left alone); close a robot's link but keep its state. */
 int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, unsigned index);
 void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index);
 void robot_remove(struct robot *r, const char *reason);

@@ -66,7 +66,7 @@ struct bridge {
     struct bridge_stats stats;
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
-    int stopping;
+    bool stopping;
 };
 
 /* Bind listeners and start watchers. On error returns -1 with a message. */
@@ -74,7 +74,7 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX]);
 void bridge_shutdown(struct bridge *b, const char *reason);
 void bridge_close(struct bridge *b);
 
-/* The robot of this name (NULL if not configured) and its index. */
+/* The robot of this name, or NULL if none is configured (its index is r->index). */
 struct robot *bridge_robot(struct bridge *b, const char *name);
 
 #endif

@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CLIENT_QUEUE_MIN 16
+#define CLIENT_QUEUE_SLOTS_MIN 16 /* first size of the message ring; doubles as needed */
 
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -101,7 +101,7 @@ static size_t soft_limit(const struct client *c)
 
 static bool queue_grow(struct client *c)
 {
-    size_t cap = c->q_cap ? c->q_cap * 2 : CLIENT_QUEUE_MIN;
+    size_t cap = c->q_cap ? c->q_cap * 2 : CLIENT_QUEUE_SLOTS_MIN;
     struct msg **q = malloc(cap * sizeof *q);
     if (!q)
         return false;
@@ -322,7 +322,6 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
     client_flush(w->data);
 }
 
-/* Hand every complete line in data to the request handler; keep the rest. */
 /* Keep n more bytes of a line that is not complete yet. */
 static bool in_append(struct client *c, const char *data, size_t n)
 {
@@ -341,6 +340,7 @@ static bool in_append(struct client *c, const char *data, size_t n)
     return true;
 }
 
+/* Hand every complete line in data to the request handler; keep the rest. */
 static void take_lines(struct client *c, const char *data, size_t n)
 {
     while (n && !c->closing) {

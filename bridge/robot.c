@@ -231,7 +231,7 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         char peer[ADDR_TEXT_MAX];
-        net_format(&sa, 1, peer);
+        net_format(&sa, true, peer);
         if (b->npending >= ROBOT_PENDING_MAX) {
             log_warn(&b->log, "robot connection from %s refused: %d connections already wait for HI",
                      peer, ROBOT_PENDING_MAX);
@@ -544,7 +544,7 @@ uint32_t robot_peek_seq(const struct robot *r)
 
 /* Write cmd to the robot and start its ack timer; false when the link
  * cannot take it (the asker has been told). */
-static bool command_transmit(struct robot *r, struct command_req *cmd, int slot)
+static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_slot slot)
 {
     if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
         if (cmd->to.fn)

@@ -1,10 +1,10 @@
 /* bridge.h - the one context that owns the daemon's state.
  *
  * Everything the daemon holds hangs off struct bridge: the loop, the
- * configuration, the listeners, the robots, the clients and the hub's outputs. It is passed to
- * every module, never global. bridge_open() binds the listeners and starts
- * the watchers; bridge_shutdown() tells clients, closes links and stops the
- * loop; bridge_close() frees what is left.
+ * configuration, the listeners, the robots, the clients and the hub's
+ * outputs. It is passed to every module, never global. bridge_open() binds
+ * the listeners and starts the watchers; bridge_shutdown() tells clients,
+ * closes links and stops the loop; bridge_close() frees what is left.
  */
 #ifndef RB_BRIDGE_H
 #define RB_BRIDGE_H

@@ -109,7 +109,8 @@ static void test_reload_adding_a_robot(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    write_file(path, "{\"robots\": [{\"name\": \"rob2\"}, {\"name\": \"rob1\"}, {\"name\": \"rob9\"}]}");
+    write_file(path, "{\"robots\": [{\"name\": \"rob2\"}, {\"name\": \"rob1\"},"
+                     " {\"name\": \"rob9\"}]}");
 
     /* How many allocations reading the file takes: the next one is the
      * added robot's. */

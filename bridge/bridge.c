@@ -34,7 +34,7 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         char peer[ADDR_TEXT_MAX];
-        net_format(&sa, 1, peer);
+        net_format(&sa, true, peer);
         if (b->nclients >= b->cfg.limits.max_clients) {
             /* One short line fits any fresh socket buffer: no queue needed. */
             static const char busy[] =
@@ -83,7 +83,14 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     b->loop = loop;
     b->robot_fd = b->json_fd = -1;
     b->started = ev_now(loop);
-    b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* Without the spare, a full fd table would leave a listener ready forever. */
+    b->spare_fd = -1;
+    if (net_spare_reserve(&b->spare_fd) < 0) {
+        snprintf(err, NET_ERR_MAX, "cannot open /dev/null for the spare descriptor: %s",
+                 strerror(errno));
+        return -1;
+    }
+    clients_register(b);
     if (robots_init(b) < 0) {
         snprintf(err, NET_ERR_MAX, "out of memory");
         return -1;
@@ -121,7 +128,7 @@ void bridge_shutdown(struct bridge *b, const char *reason)
 {
     if (b->stopping)
         return;
-    b->stopping = 1;
+    b->stopping = true;
     ev_io_stop(b->loop, &b->robot_accept);
     ev_io_stop(b->loop, &b->json_accept);
     robots_close_all(b, reason);

@@ -1,16 +1,17 @@
 /* bridge.h - the one context that owns the daemon's state.
  *
  * Everything the daemon holds hangs off struct bridge: the loop, the
- * configuration, the listeners, the robots and the clients. It is passed to
- * every module, never global. bridge_open() binds the listeners and starts
- * the watchers; bridge_shutdown() tells clients, closes links and stops the
- * loop; bridge_close() frees what is left.
+ * configuration, the listeners, the robots, the clients and the hub's
+ * outputs. It is passed to every module, never global. bridge_open() binds
+ * the listeners and starts the watchers; bridge_shutdown() tells clients,
+ * closes links and stops the loop; bridge_close() frees what is left.
  */
 #ifndef RB_BRIDGE_H
 #define RB_BRIDGE_H
 
 #include "config.h"
 #include "framer.h"
+#include "hub.h"
 #include "log.h"
 #include "net.h"
 
@@ -59,10 +60,13 @@ struct bridge {
     unsigned nclients;
     struct client *dirty;    /* clients with output to flush (singly linked) */
 
+    struct hub_output *outputs; /* where stream messages leave (hub.h), in order */
+    struct hub_output watchers; /* the JSON clients' output (client.c) */
+
     struct bridge_stats stats;
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
-    int stopping;
+    bool stopping;
 };
 
 /* Bind listeners and start watchers. On error returns -1 with a message. */
@@ -70,7 +74,7 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX]);
 void bridge_shutdown(struct bridge *b, const char *reason);
 void bridge_close(struct bridge *b);
 
-/* The robot of this name (NULL if not configured) and its index. */
+/* The robot of this name, or NULL if none is configured (its index is r->index). */
 struct robot *bridge_robot(struct bridge *b, const char *name);
 
 #endif

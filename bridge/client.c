@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CLIENT_QUEUE_MIN 16
+#define CLIENT_QUEUE_SLOTS_MIN 16 /* first size of the message ring; doubles as needed */
 
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -101,7 +101,7 @@ static size_t soft_limit(const struct client *c)
 
 static bool queue_grow(struct client *c)
 {
-    size_t cap = c->q_cap ? c->q_cap * 2 : CLIENT_QUEUE_MIN;
+    size_t cap = c->q_cap ? c->q_cap * 2 : CLIENT_QUEUE_SLOTS_MIN;
     struct msg **q = malloc(cap * sizeof *q);
     if (!q)
         return false;
@@ -118,13 +118,13 @@ bool client_push(struct client *c, struct msg *m)
 {
     if (c->closing || c->doomed)
         return false;
-    if (m->stream && c->q_bytes >= soft_limit(c)) {
+    enum admit verdict = client_admit(c->q_bytes, m->len, m->stream, soft_limit(c));
+    if (verdict == ADMIT_DROP) {
         c->dropped++;
         c->b->stats.drops++;
         return false;
     }
-    if (c->q_bytes + m->len > soft_limit(c) * CLIENT_HARD_FACTOR ||
-        (c->q_count == c->q_cap && !queue_grow(c))) {
+    if (verdict == ADMIT_CUT_OFF || (c->q_count == c->q_cap && !queue_grow(c))) {
         /* Replies piled up behind a client that does not read: cut it off.
          * The flush pass closes it, outside any iteration over clients. */
         log_warn(&c->b->log, "client %s: output queue over %zu bytes, disconnecting", c->peer,
@@ -176,7 +176,7 @@ void client_error(struct client *c, const json_t *id, const char *code, const ch
 /* After the queue shrank: tell a client that lost stream messages. */
 static void maybe_report_drops(struct client *c)
 {
-    if (!c->dropped || c->q_bytes >= soft_limit(c) / 2)
+    if (!client_drops_due(c->dropped, c->q_bytes, soft_limit(c)))
         return;
     json_t *j = json_pack("{s:s, s:I}", "class", "DROPPED", "count", (json_int_t)c->dropped);
     c->dropped = 0;
@@ -251,6 +251,60 @@ void client_flush(struct client *c)
         ev_io_stop(c->b->loop, &c->wio);
 }
 
+/* ---- the hub output: every watching client whose filter matches ---- */
+
+static void watchers_frame(struct hub_output *o, unsigned robot_index, unsigned type_index,
+                           struct msg *m)
+{
+    struct bridge *b = o->ctx;
+    uint32_t rbit = UINT32_C(1) << robot_index;
+    uint64_t tbit = UINT64_C(1) << type_index;
+    for (struct client *c = b->clients; c; c = c->next)
+        if (c->watching && (c->watch_robots & rbit) && (c->watch_types & tbit))
+            client_push(c, m);
+}
+
+static void watchers_link(struct hub_output *o, unsigned robot_index, bool up, struct msg *m)
+{
+    (void)up;
+    struct bridge *b = o->ctx;
+    uint32_t rbit = UINT32_C(1) << robot_index;
+    if (!m)
+        return;
+    for (struct client *c = b->clients; c; c = c->next)
+        if (c->watching && (c->watch_robots & rbit))
+            client_push(c, m);
+}
+
+static void watchers_broadcast(struct hub_output *o, struct msg *m)
+{
+    struct bridge *b = o->ctx;
+    for (struct client *c = b->clients; c; c = c->next)
+        client_push(c, m);
+}
+
+/* Filters name robots by index; they follow their robots by name. */
+static void watchers_remap(struct hub_output *o, const struct hub_remap *map)
+{
+    struct bridge *b = o->ctx;
+    for (struct client *c = b->clients; c; c = c->next)
+        c->watch_robots = hub_remap_robots(map, c->watch_robots);
+}
+
+void clients_register(struct bridge *b)
+{
+    static const struct hub_output_ops ops = {
+        .frame = watchers_frame,
+        .link = watchers_link,
+        .broadcast = watchers_broadcast,
+        .remap = watchers_remap,
+    };
+    b->watchers = (struct hub_output){
+        .ops = &ops, .ctx = b, .robots = HUB_ALL_ROBOTS, .types = HUB_ALL_TYPES,
+    };
+    hub_register(b, &b->watchers);
+}
+
 void clients_flush_all(struct bridge *b)
 {
     while (b->dirty) {
@@ -268,7 +322,6 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
     client_flush(w->data);
 }
 
-/* Hand every complete line in data to the request handler; keep the rest. */
 /* Keep n more bytes of a line that is not complete yet. */
 static bool in_append(struct client *c, const char *data, size_t n)
 {
@@ -287,6 +340,7 @@ static bool in_append(struct client *c, const char *data, size_t n)
     return true;
 }
 
+/* Hand every complete line in data to the request handler; keep the rest. */
 static void take_lines(struct client *c, const char *data, size_t n)
 {
     while (n && !c->closing) {

@@ -7,7 +7,8 @@
  *
  * Output: a queue of shared msg references, written with writev when the
  * socket is writable, at most CLIENT_WRITE_BUDGET bytes per turn so one fast
- * reader cannot starve the others. Bounds, per client:
+ * reader cannot starve the others. Bounds, per client (decided by
+ * client_admit and client_drops_due, admission.h):
  *  - stream messages (FRAME, LINK) are dropped and counted while the queue
  *    holds >= the soft limit (limits.client_queue_bytes); replies never are;
  *  - once the queue drains below half the soft limit, a {"class":"DROPPED",
@@ -27,6 +28,7 @@
 #ifndef RB_CLIENT_H
 #define RB_CLIENT_H
 
+#include "admission.h"
 #include "bridge.h"
 #include "msg.h"
 #include "reply.h"
@@ -38,7 +40,6 @@
 #define CLIENT_LINE_MAX (64 * 1024)
 #define CLIENT_READ_CHUNK (16 * 1024)
 #define CLIENT_WRITE_BUDGET (256 * 1024)
-#define CLIENT_HARD_FACTOR 2
 #define CLIENT_IOV_MAX 64
 /* Kernel send buffer per client. Loopback would otherwise grant megabytes
  * to a client that stopped reading, memory no queue limit accounts for and
@@ -89,6 +90,10 @@ void client_error(struct client *c, const json_t *id, const char *code, const ch
 
 /* Write what the socket takes now; called before the loop sleeps. */
 void client_flush(struct client *c);
+
+/* Register the clients with the hub as one output (b->watchers): each
+ * stream message goes to every watching client whose filter matches. */
+void clients_register(struct bridge *b);
 
 /* Flush every client that has output (ev_prepare callback body). */
 void clients_flush_all(struct bridge *b);

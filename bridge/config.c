@@ -27,8 +27,8 @@
 
 #define TIMEOUT_MAX 3600.0
 #define MAX_CLIENTS_MAX 65536
-#define CLIENT_QUEUE_MIN 4096
-#define CLIENT_QUEUE_MAX (1024LL * 1024 * 1024)
+#define CLIENT_QUEUE_BYTES_MIN 4096
+#define CLIENT_QUEUE_BYTES_MAX (1024LL * 1024 * 1024)
 #define COMMAND_QUEUE_MAX 1024
 
 /* What one load needs to report an error: the file name and the text that
@@ -602,8 +602,8 @@ static int load_limits(const struct loader *ld, const json_t *v)
         || load_seconds(ld, v, "idle_timeout", &l->idle_timeout) < 0
         || load_seconds(ld, v, "ack_timeout", &l->ack_timeout) < 0
         || load_count(ld, v, "max_clients", 1, MAX_CLIENTS_MAX, &max_clients) < 0
-        || load_count(ld, v, "client_queue_bytes", CLIENT_QUEUE_MIN, CLIENT_QUEUE_MAX,
-                      &queue_bytes) < 0
+        || load_count(ld, v, "client_queue_bytes", CLIENT_QUEUE_BYTES_MIN,
+                      CLIENT_QUEUE_BYTES_MAX, &queue_bytes) < 0
         || load_count(ld, v, "command_queue", 0, COMMAND_QUEUE_MAX, &command_queue) < 0)
         return -1;
     l->max_clients = (unsigned)max_clients;

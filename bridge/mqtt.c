@@ -14,6 +14,8 @@
  */
 #include "mqtt.h"
 
+#include "admission.h"
+#include "hub.h"
 #include "mqtt_session.h"
 #include "robot.h"
 #include "send.h"
@@ -56,6 +58,7 @@ struct mq_item {
 
 struct mqtt {
     struct bridge *b;
+    struct hub_output out;      /* registered with the hub while open */
     struct mqtt_cfg cfg;        /* a copy: a reload does not change a running session */
     struct mqtt_session s;
     unsigned ntypes;
@@ -119,7 +122,9 @@ static void queue_clear(struct mqtt *mq)
  * full. Not connected: dropped at once (state is republished anyway). */
 static void queue_push(struct mqtt *mq, const char *topic, struct msg *m, bool retain)
 {
-    if (!session_up(&mq->s) || !m) {
+    size_t cap = mq->cfg.queue_messages;
+    enum admit verdict = mqtt_admit(session_up(&mq->s), mq->q_count, cap);
+    if (verdict == ADMIT_DROP || !m) {
         mq->dropped++;
         return;
     }
@@ -128,8 +133,7 @@ static void queue_push(struct mqtt *mq, const char *topic, struct msg *m, bool r
         mq->dropped++;
         return;
     }
-    size_t cap = mq->cfg.queue_messages;
-    if (mq->q_count == cap) {
+    if (verdict == ADMIT_DROP_OLDEST) {
         item_free(&mq->q[mq->q_head]);
         mq->q_head = (mq->q_head + 1) % cap;
         mq->q_count--;
@@ -427,6 +431,36 @@ static void on_message(void *ctx, const struct mosquitto_message *msg)
 
 /* ---- hooks ---------------------------------------------------------------------- */
 
+static void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned t, struct msg *m);
+static void mqtt_link(struct bridge *b, unsigned robot_index, bool up);
+
+static void out_frame(struct hub_output *o, unsigned robot_index, unsigned type_index,
+                      struct msg *m)
+{
+    struct mqtt *mq = o->ctx;
+    mqtt_frame(mq->b, robot_index, type_index, m);
+}
+
+/* The payload is "up" / "down", not the LINK notice. */
+static void out_link(struct hub_output *o, unsigned robot_index, bool up, struct msg *m)
+{
+    (void)m;
+    struct mqtt *mq = o->ctx;
+    mqtt_link(mq->b, robot_index, up);
+}
+
+static void output_register(struct mqtt *mq)
+{
+    static const struct hub_output_ops ops = {.frame = out_frame, .link = out_link};
+    uint64_t types = 0;
+    for (unsigned t = 0; t < mq->ntypes; t++)
+        if (mq->cfg.types[t])
+            types |= UINT64_C(1) << t;
+    /* Robots are followed by name: every index, and no remap op. */
+    mq->out = (struct hub_output){.ops = &ops, .ctx = mq, .robots = HUB_ALL_ROBOTS, .types = types};
+    hub_register(mq->b, &mq->out);
+}
+
 static void mqtt_free(struct mqtt *mq)
 {
     for (unsigned i = 0; i < ROBOTS_MAX; i++)
@@ -482,6 +516,7 @@ int mqtt_open(struct bridge *b, char err[NET_ERR_MAX])
         mosquitto_lib_cleanup();
         return -1;
     }
+    output_register(mq);
     log_info(&b->log, "mqtt: publishing to %s:%u under %s/ as %s", mq->cfg.host, mq->cfg.port,
              mq->cfg.prefix, mq->cfg.client_id);
     return 0;
@@ -493,6 +528,7 @@ void mqtt_close(struct bridge *b)
     if (!mq)
         return;
     b->mqtt = NULL;
+    hub_unregister(b, &mq->out);
     bool clean = false;
     if (session_up(&mq->s)) {
         /* "offline" last, after the LINK downs of the shutdown. When it
@@ -514,7 +550,7 @@ static const char *robot_name(const struct bridge *b, unsigned robot_index)
     return b->robots[robot_index].cfg->name;
 }
 
-void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned t, struct msg *m)
+static void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned t, struct msg *m)
 {
     struct mqtt *mq = b->mqtt;
     const char *name = mq ? robot_name(b, robot_index) : NULL;
@@ -540,7 +576,7 @@ void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned t, struct msg *
     }
 }
 
-void mqtt_link(struct bridge *b, unsigned robot_index, bool up)
+static void mqtt_link(struct bridge *b, unsigned robot_index, bool up)
 {
     struct mqtt *mq = b->mqtt;
     const char *name = mq ? robot_name(b, robot_index) : NULL;

@@ -47,6 +47,10 @@
  * session. Robots are followed by name, so reloads that add, move or remove
  * robots need nothing here; mqtt_commands is read at each command.
  *
+ * Frames and link changes come from the hub (hub.h): mqtt_open registers
+ * the session as an output for every robot and the types in mqtt.types;
+ * mqtt_close unregisters it.
+ *
  * Ownership: b->mqtt is created by mqtt_open and freed by mqtt_close, which
  * publishes "offline" and flushes for at most MQTT_FLUSH_SECONDS (when that
  * is not enough the connection is dropped and the will says "offline").
@@ -72,11 +76,6 @@
 int mqtt_open(struct bridge *b, char err[NET_ERR_MAX]);
 void mqtt_close(struct bridge *b);
 
-/* A published frame of robot robot_index, of type schema_at(type_index)
- * (the same msg the hub shares). */
-void mqtt_frame(struct bridge *b, unsigned robot_index, unsigned type_index, struct msg *m);
-/* A robot's link went up or down. */
-void mqtt_link(struct bridge *b, unsigned robot_index, bool up);
 /* Adds an "mqtt" member with counters to a STATS reply. */
 void mqtt_stats(struct bridge *b, json_t *stats);
 

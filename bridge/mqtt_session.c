@@ -121,7 +121,8 @@ static int configure(struct mqtt_session *s, char err[NET_ERR_MAX])
     mosquitto_log_callback_set(m, on_log);
     mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_max_inflight_messages_set(m, MQTT_WINDOW);
-    int rc = mosquitto_will_set(m, s->will_topic, 7, "offline", c->qos, true);
+    int rc = mosquitto_will_set(m, s->will_topic, (int)strlen(MQTT_WILL_PAYLOAD), MQTT_WILL_PAYLOAD,
+                                c->qos, true);
     if (rc == MOSQ_ERR_SUCCESS && c->has_username)
         rc = mosquitto_username_pw_set(m, c->username, c->has_password ? c->password : NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
@@ -582,7 +583,7 @@ void session_close(struct mqtt_session *s, bool clean)
         s->lookup = NULL;
     }
     if (s->mosq && clean && session_up(s) && mosquitto_disconnect(s->mosq) == MOSQ_ERR_SUCCESS) {
-        double deadline = mono_now() + 0.2;
+        double deadline = mono_now() + MQTT_DISCONNECT_SECONDS;
         while (mosquitto_want_write(s->mosq) && flush_step(s, deadline))
             ;
         log_info(&b->log, "mqtt: disconnected from %s:%u", s->cfg->host, s->cfg->port);

@@ -45,6 +45,8 @@
 #define MQTT_WINDOW 32             /* publishes inside the library at once */
 #define MQTT_ADDRS_MAX 8           /* addresses of a broker name tried in turn */
 #define MQTT_WILL_TOPIC_MAX 256
+#define MQTT_WILL_PAYLOAD "offline"  /* the last will, retained */
+#define MQTT_DISCONNECT_SECONDS 0.2  /* s at most to write DISCONNECT at a clean close */
 
 struct mqtt_session_ops {
     void (*up)(void *ctx);         /* CONNACK accepted: subscribe, republish state */

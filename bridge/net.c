@@ -45,27 +45,36 @@ int net_listen(const struct listen_addr *addr, char bound[ADDR_TEXT_MAX], char e
     }
     sl = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &sl);
-    net_format(&ss, 1, bound);
+    net_format(&ss, true, bound);
     return fd;
+}
+
+int net_spare_reserve(int *spare_fd)
+{
+    if (*spare_fd < 0)
+        *spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return *spare_fd < 0 ? -1 : 0;
 }
 
 int net_accept(int listen_fd, int *spare_fd, struct sockaddr_storage *sa)
 {
+    net_spare_reserve(spare_fd);
     socklen_t sl = sizeof *sa;
     int fd = accept4(listen_fd, (struct sockaddr *)sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || *spare_fd < 0)
         return fd;
     int saved = errno;
     close(*spare_fd);
+    *spare_fd = -1;
     int victim = accept(listen_fd, NULL, NULL);
     if (victim >= 0)
         close(victim);
-    *spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    net_spare_reserve(spare_fd);
     errno = saved;
     return -1;
 }
 
-void net_format(const struct sockaddr_storage *sa, int with_port, char out[ADDR_TEXT_MAX])
+void net_format(const struct sockaddr_storage *sa, bool with_port, char out[ADDR_TEXT_MAX])
 {
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
@@ -92,7 +101,7 @@ void net_format(const struct sockaddr_storage *sa, int with_port, char out[ADDR_
         snprintf(out, ADDR_TEXT_MAX, "%s", host);
 }
 
-int net_peer_matches(const struct sockaddr_storage *sa, const char *numeric)
+bool net_peer_matches(const struct sockaddr_storage *sa, const char *numeric)
 {
     unsigned char bin[sizeof(struct in6_addr)];
     char want[INET6_ADDRSTRLEN], got[ADDR_TEXT_MAX];
@@ -101,8 +110,8 @@ int net_peer_matches(const struct sockaddr_storage *sa, const char *numeric)
     else if (inet_pton(AF_INET6, numeric, bin) == 1)
         inet_ntop(AF_INET6, bin, want, sizeof want);
     else
-        return 0;
-    net_format(sa, 0, got);
+        return false;
+    net_format(sa, false, got);
     return strcmp(want, got) == 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -17,18 +18,23 @@
 /* Bind and listen on addr; *bound gets the real "host:port" (port 0 resolved). */
 int net_listen(const struct listen_addr *addr, char bound[ADDR_TEXT_MAX], char err[NET_ERR_MAX]);
 
+/* Hold a spare descriptor (/dev/null) in *spare_fd unless it already holds
+ * one (>= 0). Returns 0, or -1 with errno when it cannot be opened. */
+int net_spare_reserve(int *spare_fd);
+
 /* Accept one connection. Returns the fd, or -1 with errno (EAGAIN: no more).
  * When the process is out of descriptors, the pending connection is
  * accepted and closed at once with the spare descriptor, so a full fd table
- * does not leave the listener ready forever. */
+ * does not leave the listener ready forever. A spare that could not be
+ * opened again afterwards is retried at every later call. */
 int net_accept(int listen_fd, int *spare_fd, struct sockaddr_storage *sa);
 
 /* "127.0.0.1:5555", "[::1]:5555"; with_port false gives the address alone. */
-void net_format(const struct sockaddr_storage *sa, int with_port, char out[ADDR_TEXT_MAX]);
+void net_format(const struct sockaddr_storage *sa, bool with_port, char out[ADDR_TEXT_MAX]);
 
 /* Does the connection come from this numeric address (IPv4 or IPv6, any
  * spelling; an IPv4-mapped IPv6 peer matches its IPv4 form)? */
-int net_peer_matches(const struct sockaddr_storage *sa, const char *numeric);
+bool net_peer_matches(const struct sockaddr_storage *sa, const char *numeric);
 
 /* Cap the kernel's send buffer for fd. */
 void net_sndbuf(int fd, int bytes);

@@ -1,7 +1,6 @@
 #include "reload.h"
 
-#include "client.h"
-#include "mqtt.h"
+#include "hub.h"
 #include "robot.h"
 
 #include <stdlib.h>
@@ -47,19 +46,136 @@ static void describe_changes(struct bridge *b, const struct robot_cfg *old,
                  now->checksum ? "on" : "off");
 }
 
-/* Watch filters name robots by index; moved[i] is old robot i's new index
- * or -1. A filter of every robot stays so and takes in new ones. */
-static void remap_watchers(struct bridge *b, const int *moved, unsigned nold)
+/* Listener addresses, frame definitions, the mqtt section and recording
+ * change only with a restart: say so, and let next keep the running ones.
+ * (The schema itself is handed over in keep_running_schema.) */
+static void keep_restart_settings(struct bridge *b, struct config *next)
 {
-    for (struct client *c = b->clients; c; c = c->next) {
-        if (c->watch_robots == UINT32_MAX)
-            continue;
-        uint32_t mask = 0;
-        for (unsigned i = 0; i < nold; i++)
-            if ((c->watch_robots & (UINT32_C(1) << i)) && moved[i] >= 0)
-                mask |= UINT32_C(1) << moved[i];
-        c->watch_robots = mask;
+    if (!b->listen_overridden && (!addr_equal(&next->robot_listen, &b->cfg.robot_listen) ||
+                                  !addr_equal(&next->json_listen, &b->cfg.json_listen)))
+        log_warn(&b->log, "reload: listener addresses change only with a restart");
+    next->robot_listen = b->cfg.robot_listen;
+    next->json_listen = b->cfg.json_listen;
+    if (!schemas_equal(next->schema, b->cfg.schema))
+        log_warn(&b->log, "reload: frame definitions change only with a restart");
+    if (memcmp(&next->mqtt, &b->cfg.mqtt, sizeof next->mqtt) != 0)
+        log_warn(&b->log, "reload: the mqtt section changes only with a restart");
+    next->mqtt = b->cfg.mqtt;
+    memcpy(next->record, b->cfg.record, sizeof next->record);
+}
+
+/* The frame table never changes while the bridge runs: robots' latest
+ * frames, watch filters and MQTT hold schema indexes and definitions. next
+ * takes the running schema, and leaves the one it loaded to `old`, the
+ * configuration going out of force, to be freed with it. */
+static void keep_running_schema(struct config *next, struct config *old)
+{
+    struct schema *loaded = next->schema;
+    next->schema = old->schema;
+    old->schema = loaded;
+}
+
+/* What becomes of each running robot, matched by name. */
+enum robot_fate {
+    FATE_REMOVED,   /* not in the new configuration */
+    FATE_KEPT,      /* moves to its new index, link, state and commands with it */
+};
+
+/* How the robot array is rebuilt: old robot i goes (fate[i]) to index
+ * map.to[i]; new robot j is added or comes from old robot from[j]. */
+struct rebuild {
+    enum robot_fate fate[ROBOTS_MAX];
+    struct hub_remap map;
+    bool added[ROBOTS_MAX];
+    unsigned from[ROBOTS_MAX];
+    struct robot *fresh;        /* the new array, its added robots already set up */
+};
+
+static void rebuild_plan(const struct bridge *b, const struct config *next, struct rebuild *rb)
+{
+    rb->map.nold = b->nrobots;
+    for (unsigned i = 0; i < b->nrobots; i++) {
+        rb->fate[i] = FATE_REMOVED;
+        rb->map.to[i] = HUB_ROBOT_GONE;
     }
+    for (unsigned j = 0; j < next->nrobots; j++) {
+        rb->added[j] = true;
+        for (unsigned i = 0; i < b->nrobots; i++) {
+            if (strcmp(b->robots[i].cfg->name, next->robots[j].name) == 0) {
+                rb->fate[i] = FATE_KEPT;
+                rb->map.to[i] = (int)j;
+                rb->added[j] = false;
+                rb->from[j] = i;
+                break;
+            }
+        }
+    }
+}
+
+/* Everything the rebuild allocates, before anything changes: the new array
+ * and the added robots. Out of memory: -1 and nothing is left allocated. */
+static int rebuild_prepare(struct bridge *b, const struct config *next, struct rebuild *rb)
+{
+    rb->fresh = calloc(next->nrobots ? next->nrobots : 1, sizeof *rb->fresh);
+    if (!rb->fresh)
+        return -1;
+    for (unsigned j = 0; j < next->nrobots; j++) {
+        if (rb->added[j] && robot_init(b, &rb->fresh[j], &next->robots[j], j) < 0) {
+            for (unsigned k = 0; k < j; k++)
+                robot_remove(&rb->fresh[k], "reload refused");
+            free(rb->fresh);
+            rb->fresh = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Put the new configuration and robot array in force; cannot fail. */
+static void rebuild_commit(struct bridge *b, struct config *next, struct rebuild *rb)
+{
+    struct config old = b->cfg;
+    struct robot *old_robots = b->robots;
+    unsigned nold = b->nrobots;
+    keep_running_schema(next, &old);
+    /* The running robots point into b->cfg, which is about to be replaced. */
+    for (unsigned i = 0; i < nold; i++)
+        old_robots[i].cfg = &old.robots[i];
+    /* Removed robots go first, while every robot is still in its old place:
+     * LINK down reaches their outputs under their old index. */
+    for (unsigned i = 0; i < nold; i++) {
+        if (rb->fate[i] != FATE_REMOVED)
+            continue;
+        log_info(&b->log, "reload: robot %s removed", old_robots[i].cfg->name);
+        robot_remove(&old_robots[i], "removed from the configuration");
+    }
+    b->cfg = *next;
+    for (unsigned j = 0; j < b->cfg.nrobots; j++) {
+        const struct robot_cfg *rc = &b->cfg.robots[j];
+        if (rb->added[j]) {
+            rb->fresh[j].cfg = rc;
+            log_info(&b->log, "reload: robot %s added", rc->name);
+            continue;
+        }
+        describe_changes(b, old_robots[rb->from[j]].cfg, rc);
+        robot_move(&rb->fresh[j], &old_robots[rb->from[j]], rc, j);
+    }
+    b->robots = rb->fresh;
+    b->nrobots = b->cfg.nrobots;
+    hub_remap(b, &rb->map);
+    free(old_robots);
+    for (unsigned j = 0; j < b->nrobots; j++)
+        robot_set_idle(&b->robots[j], b->cfg.limits.idle_timeout);
+    /* Only now: LINK down goes out under the robot's new index. */
+    for (unsigned j = 0; j < b->nrobots; j++) {
+        struct robot *r = &b->robots[j];
+        if (r->cfg->has_peer && r->link && !robot_link_from(r, r->cfg->peer)) {
+            log_info(&b->log, "reload: robot %s must now connect from %s", r->cfg->name,
+                     r->cfg->peer);
+            robot_disconnect(r, "peer changed in the configuration");
+        }
+    }
+    config_free(&old);
 }
 
 int bridge_reload(struct bridge *b)
@@ -75,77 +191,15 @@ int bridge_reload(struct bridge *b)
         config_free(&next);
         return -1;
     }
-    if (!b->listen_overridden && (!addr_equal(&next.robot_listen, &b->cfg.robot_listen) ||
-                                  !addr_equal(&next.json_listen, &b->cfg.json_listen)))
-        log_warn(&b->log, "reload: listener addresses change only with a restart");
-    next.robot_listen = b->cfg.robot_listen;
-    next.json_listen = b->cfg.json_listen;
-    if (!schemas_equal(next.schema, b->cfg.schema)) {
-        log_warn(&b->log, "reload: frame definitions change only with a restart");
-        struct schema *keep = b->cfg.schema;
-        b->cfg.schema = next.schema;
-        next.schema = keep;
-    }
-    if (memcmp(&next.mqtt, &b->cfg.mqtt, sizeof next.mqtt) != 0)
-        log_warn(&b->log, "reload: the mqtt section changes only with a restart");
-    next.mqtt = b->cfg.mqtt;
-    memcpy(next.record, b->cfg.record, sizeof next.record);
-
-    struct robot *fresh = calloc(next.nrobots ? next.nrobots : 1, sizeof *fresh);
-    if (!fresh) {
-        log_error(&b->log, "reload refused: out of memory");
+    keep_restart_settings(b, &next);
+    struct rebuild rb;
+    rebuild_plan(b, &next, &rb);
+    if (rebuild_prepare(b, &next, &rb) < 0) {
+        log_error(&b->log, "reload refused, the running configuration stays: out of memory");
         config_free(&next);
         return -1;
     }
-    struct config old = b->cfg;
-    struct robot *old_robots = b->robots;
-    unsigned nold = b->nrobots;
-    int moved[ROBOTS_MAX]; /* new index, -1 not yet placed, -2 removed */
-    for (unsigned i = 0; i < ROBOTS_MAX; i++)
-        moved[i] = -1;
-    /* The running robots point into b->cfg, which is about to be replaced. */
-    for (unsigned i = 0; i < nold; i++)
-        old_robots[i].cfg = &old.robots[i];
-    /* Removed robots go first, while every robot is still in its old place:
-     * LINK down reaches their watchers (and MQTT) under their old index. */
-    for (unsigned i = 0; i < nold; i++) {
-        if (config_robot(&next, old_robots[i].cfg->name))
-            continue;
-        log_info(&b->log, "reload: robot %s removed", old_robots[i].cfg->name);
-        robot_remove(&old_robots[i], "removed from the configuration");
-        moved[i] = -2;
-    }
-    b->cfg = next;
-    for (unsigned j = 0; j < b->cfg.nrobots; j++) {
-        const struct robot_cfg *rc = &b->cfg.robots[j];
-        unsigned i = 0;
-        while (i < nold && (moved[i] != -1 || strcmp(old_robots[i].cfg->name, rc->name) != 0))
-            i++;
-        if (i == nold) {
-            robot_init(b, &fresh[j], rc, j);
-            log_info(&b->log, "reload: robot %s added", rc->name);
-            continue;
-        }
-        describe_changes(b, old_robots[i].cfg, rc);
-        robot_move(&fresh[j], &old_robots[i], rc, j);
-        moved[i] = (int)j;
-    }
-    b->robots = fresh;
-    b->nrobots = b->cfg.nrobots;
-    remap_watchers(b, moved, nold);
-    free(old_robots);
-    for (unsigned j = 0; j < b->nrobots; j++)
-        robot_set_idle(&b->robots[j], b->cfg.limits.idle_timeout);
-    /* Only now: LINK down goes out under the robot's new index. */
-    for (unsigned j = 0; j < b->nrobots; j++) {
-        struct robot *r = &b->robots[j];
-        if (r->cfg->has_peer && r->link && !robot_link_from(r, r->cfg->peer)) {
-            log_info(&b->log, "reload: robot %s must now connect from %s", r->cfg->name,
-                     r->cfg->peer);
-            robot_disconnect(r, "peer changed in the configuration");
-        }
-    }
-    config_free(&old);
+    rebuild_commit(b, &next, &rb);
     log_info(&b->log, "reload: configuration %s in force, %u robot(s)", b->config_path,
              b->nrobots);
     return 0;

@@ -6,7 +6,10 @@
  * peer; a removed robot loses link and state; an added one can connect now.
  * Listener addresses, frame definitions and the mqtt section need a restart:
  * the running ones are kept and the log says so. A file that does not load
- * changes nothing. Every change is logged.
+ * changes nothing, and neither does running out of memory while the robots
+ * are set up (everything is allocated before anything changes). Every
+ * change is logged. Robots move to their new indexes through the hub
+ * (hub_remap), so outputs need nothing from here.
  */
 #ifndef RB_RELOAD_H
 #define RB_RELOAD_H

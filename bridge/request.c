@@ -6,6 +6,7 @@
 #include "send.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A reply object with class and the request's id. */
@@ -80,6 +81,47 @@ static void req_robots(struct client *c, const json_t *req, const json_t *id)
     reply_send(c, j);
 }
 
+/* Room for any STATE reply: the latest frame of every type and an I/O map
+ * of ROBOT_IO_MAX names take far less. */
+#define STATE_TEXT_MAX (FRAME_TYPES_MAX * FRAME_TEXT_MAX + 256 * 1024)
+
+/* A text built by appending, never past STATE_TEXT_MAX; `failed` once
+ * something did not fit or memory ran out (then nothing more is added). */
+struct text_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+};
+
+static void text_put(struct text_buf *t, const char *s, size_t n)
+{
+    if (t->failed)
+        return;
+    if (n > STATE_TEXT_MAX - t->len) {
+        t->failed = true;
+        return;
+    }
+    if (t->len + n > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < t->len + n)
+            cap *= 2;
+        char *data = realloc(t->data, cap);
+        if (!data) {
+            t->failed = true;
+            return;
+        }
+        t->data = data;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+}
+
+static void text_str(struct text_buf *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
 /* The STATE reply is spliced from text: the stored FRAME lines go in as
  * they were sent, never parsed or rendered again. */
 static void req_state(struct client *c, const json_t *req, const json_t *id)
@@ -95,37 +137,31 @@ static void req_state(struct client *c, const json_t *req, const json_t *id)
     char *head_text = json_dumps(head, RB_JSON_FLAGS);
     char *io_text = json_dumps(r->io, RB_JSON_FLAGS);
     json_decref(head);
-    const struct schema *s = c->b->cfg.schema;
-    const struct frame_def *d;
-    size_t len = 0;
-    if (head_text && io_text) {
-        len = strlen(head_text) + strlen(",\"frames\":{},\"io\":") + strlen(io_text);
-        for (unsigned i = 0; (d = schema_at(s, i)) != NULL; i++)
-            if (r->latest[i])
-                len += strlen(d->type) + 4 + r->latest[i]->len;
-    }
-    struct msg *m = len ? msg_alloc(len, false) : NULL;
-    if (m) {
-        char *p = m->data;
-        size_t hl = strlen(head_text) - 1; /* without its closing brace */
-        memcpy(p, head_text, hl);
-        p += hl;
-        p += sprintf(p, ",\"frames\":{");
+    struct text_buf t = {.failed = !head_text || !io_text};
+    if (!t.failed) {
+        text_put(&t, head_text, strlen(head_text) - 1); /* without its closing brace */
+        text_str(&t, ",\"frames\":{");
+        const struct frame_def *d;
         const char *sep = "";
-        for (unsigned i = 0; (d = schema_at(s, i)) != NULL; i++) {
+        for (unsigned i = 0; (d = schema_at(c->b->cfg.schema, i)) != NULL; i++) {
             if (!r->latest[i])
                 continue;
-            p += sprintf(p, "%s\"%s\":", sep, d->type);
-            memcpy(p, r->latest[i]->data, r->latest[i]->len - 1);
-            p += r->latest[i]->len - 1;
+            text_str(&t, sep);
+            text_str(&t, "\"");
+            text_str(&t, d->type);
+            text_str(&t, "\":");
+            text_put(&t, r->latest[i]->data, r->latest[i]->len - 1); /* without its LF */
             sep = ",";
         }
-        p += sprintf(p, "},\"io\":%s}", io_text);
-        m->len = (size_t)(p - m->data) + 1;
-        *p = '\n';
-        client_push(c, m);
-        msg_unref(m);
+        text_str(&t, "},\"io\":");
+        text_str(&t, io_text);
+        text_str(&t, "}");
     }
+    struct msg *m = t.failed ? NULL : msg_new(t.data, t.len, false);
+    if (m)
+        client_push(c, m);
+    msg_unref(m);
+    free(t.data);
     free(head_text);
     free(io_text);
 }

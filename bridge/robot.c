@@ -1,7 +1,7 @@
 #include "robot.h"
 
+#include "admission.h"
 #include "hub.h"
-#include "mqtt.h"
 #include "render.h"
 
 #include <errno.h>
@@ -26,28 +26,39 @@ static void link_close(struct link *l, const char *reason);
 
 int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, unsigned index)
 {
+    memset(r, 0, sizeof *r);
+    r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
+    r->io = json_object();
+    if (!r->latest || !r->io) {
+        free(r->latest);
+        json_decref(r->io);
+        memset(r, 0, sizeof *r);
+        return -1;
+    }
     r->b = b;
     r->cfg = cfg;
     r->index = index;
     r->next_seq = 1;
-    r->latest = calloc(FRAME_TYPES_MAX, sizeof *r->latest);
-    r->io = json_object();
     for (int k = 0; k < CMD_SLOTS; k++) {
         ev_timer_init(&r->ack_timer[k], ack_timer_cb, 0, 0);
         r->ack_timer[k].data = r;
     }
-    return r->latest && r->io ? 0 : -1;
+    return 0;
 }
 
 int robots_init(struct bridge *b)
 {
-    b->nrobots = b->cfg.nrobots;
-    b->robots = calloc(b->nrobots ? b->nrobots : 1, sizeof *b->robots);
+    unsigned n = b->cfg.nrobots;
+    b->robots = calloc(n ? n : 1, sizeof *b->robots);
     if (!b->robots)
         return -1;
-    for (unsigned i = 0; i < b->nrobots; i++)
-        if (robot_init(b, &b->robots[i], &b->cfg.robots[i], i) < 0)
+    for (b->nrobots = 0; b->nrobots < n; b->nrobots++) {
+        unsigned i = b->nrobots;
+        if (robot_init(b, &b->robots[i], &b->cfg.robots[i], i) < 0) {
+            robots_free(b);    /* the ones set up so far */
             return -1;
+        }
+    }
     return 0;
 }
 
@@ -84,6 +95,8 @@ static void commands_fail_all(struct robot *r, const char *code, const char *why
 /* Forget everything about a robot: link, commands, state. */
 void robot_remove(struct robot *r, const char *reason)
 {
+    if (!r->b)
+        return; /* never set up, or moved away */
     if (r->link)
         link_close(r->link, reason);
     commands_fail_all(r, "robot_offline", reason);
@@ -101,6 +114,7 @@ void robots_free(struct bridge *b)
         robot_remove(&b->robots[i], "the bridge is shutting down");
     free(b->robots);
     b->robots = NULL;
+    b->nrobots = 0;
 }
 
 void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index)
@@ -151,14 +165,14 @@ uint64_t robots_error_total(const struct bridge *b, enum frame_err e)
     return n;
 }
 
-static void publish_link(struct robot *r, const char *state, const char *key, const char *value)
+/* LINK up (key "peer") or down (key "reason") to every output. */
+static void publish_link(struct robot *r, bool up, const char *key, const char *value)
 {
+    const char *state = up ? "up" : "down";
     json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "class", "LINK", "robot", r->cfg->name,
                           "state", state, key, value);
     struct msg *m = j ? msg_from_json(j, true) : NULL;
-    if (m)
-        hub_publish_link(r->b, r->index, m);
-    mqtt_link(r->b, r->index, strcmp(state, "up") == 0);
+    hub_publish_link(r->b, r->index, up, m);
     msg_unref(m);
     json_decref(j);
 }
@@ -194,7 +208,7 @@ static void link_close(struct link *l, const char *reason)
         r->since = ev_now(b->loop);
         log_info(&b->log, "robot %s: link down (%s)", r->cfg->name, reason);
         commands_fail_all(r, "robot_offline", reason);
-        publish_link(r, "down", "reason", reason);
+        publish_link(r, false, "reason", reason);
         l->robot = NULL;
     } else {
         pending_remove(l);
@@ -217,7 +231,7 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             return;
         }
         char peer[ADDR_TEXT_MAX];
-        net_format(&sa, 1, peer);
+        net_format(&sa, true, peer);
         if (b->npending >= ROBOT_PENDING_MAX) {
             log_warn(&b->log, "robot connection from %s refused: %d connections already wait for HI",
                      peer, ROBOT_PENDING_MAX);
@@ -384,7 +398,7 @@ static int link_hello(struct link *l, const char *line, size_t len)
         link_close(l, NULL);
         return 1;
     }
-    if (strcmp(fv.def->type, "HI") != 0) {
+    if (fv.def->role != ROLE_HELLO) {
         b->stats.errors[FRAME_ERR_BEFORE_HELLO]++;
         log_warn(&b->log, "robot connection from %s: sent %s before HI, closing", l->peer,
                  fv.def->type);
@@ -421,7 +435,7 @@ static int link_hello(struct link *l, const char *line, size_t len)
     l->timer.repeat = b->cfg.limits.idle_timeout;
     ev_timer_again(b->loop, &l->timer);
     log_info(&b->log, "robot %s: link up from %s", name, l->peer);
-    publish_link(r, "up", "peer", r->peer);
+    publish_link(r, true, "peer", r->peer);
     /* HI is a frame like any other: watchers and `state` see its sw text. */
     record_line(r, r->since, line, len);
     robot_take_frame(r, &fv, r->since);
@@ -477,10 +491,9 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct bridge *b = r->b;
     r->frames_in++;
     b->stats.frames_in++;
-    const char *type = fv->def->type;
-    if (fv->def->builtin && strcmp(type, "AK") == 0)
+    if (fv->def->role == ROLE_ACK)
         robot_on_ack(r, fv);
-    else if (fv->def->builtin && strcmp(type, "IO") == 0)
+    else if (fv->def->role == ROLE_IO)
         robot_on_io(r, fv);
     if (!fv->def->publish)
         return;
@@ -494,7 +507,6 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     msg_unref(r->latest[ti]);
     r->latest[ti] = msg_ref(m);
     hub_publish_frame(b, r->index, ti, m);
-    mqtt_frame(b, r->index, ti, m);
     msg_unref(m);
 }
 
@@ -532,7 +544,7 @@ uint32_t robot_peek_seq(const struct robot *r)
 
 /* Write cmd to the robot and start its ack timer; false when the link
  * cannot take it (the asker has been told). */
-static bool command_transmit(struct robot *r, struct command_req *cmd, int slot)
+static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_slot slot)
 {
     if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
         if (cmd->to.fn)
@@ -561,16 +573,22 @@ static void command_start_next(struct robot *r)
     }
 }
 
-void robot_send(struct robot *r, struct reply_to to, const json_t *id, const char *type,
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
                 const char *frame, size_t len, uint32_t seq)
 {
-    if (!r->link) {
+    struct command_slots slots = {
+        .linked = r->link != NULL,
+        .normal_busy = r->inflight[SLOT_NORMAL] != NULL,
+        .urgent_busy = r->inflight[SLOT_URGENT] != NULL,
+        .queued = r->queued,
+        .queue_max = r->b->cfg.limits.command_queue,
+    };
+    enum command_admit verdict = command_admit(&slots, def->urgent);
+    if (verdict == COMMAND_OFFLINE) {
         reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
         return;
     }
-    bool urgent = strcmp(type, "STOP") == 0 && !r->inflight[SLOT_URGENT] &&
-                  r->inflight[SLOT_NORMAL];
-    if (!urgent && r->inflight[SLOT_NORMAL] && r->queued >= r->b->cfg.limits.command_queue) {
+    if (verdict == COMMAND_BUSY) {
         reply_error(to, id, "busy", "robot %s has %u commands waiting; try again later",
                     r->cfg->name, r->queued);
         return;
@@ -582,12 +600,12 @@ void robot_send(struct robot *r, struct reply_to to, const json_t *id, const cha
     }
     cmd->to = to;
     cmd->id = id ? json_incref((json_t *)id) : NULL;
-    snprintf(cmd->type, sizeof cmd->type, "%s", type);
+    snprintf(cmd->type, sizeof cmd->type, "%s", def->type);
     cmd->seq = seq;
     r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
     cmd->len = len;
     memcpy(cmd->frame, frame, len);
-    if (urgent) {
+    if (verdict == COMMAND_URGENT) {
         command_transmit(r, cmd, SLOT_URGENT);
         return;
     }

@@ -12,8 +12,8 @@
  * waiting for HI at once; more are closed on accept.
  *
  * Commands: one in flight per robot, up to limits.command_queue waiting
- * behind it (STOP skips the queue: it is sent at once, beside the one in
- * flight); the robot's AK (matched by seq) is answered to the one client
+ * behind it (an urgent type, STOP, skips the queue: it is sent at once,
+ * beside the one in flight); the robot's AK (matched by seq) is answered to the one client
  * that asked, with its id. No AK within limits.ack_timeout: ERROR timeout.
  * Link down or replaced: every pending command fails with robot_offline.
  *
@@ -92,11 +92,13 @@ struct robot {
     unsigned queued;
 };
 
+/* One robot per configured one. Out of memory: -1 with none left set up. */
 int robots_init(struct bridge *b);
 
-/* For configuration reloads: set up one robot; move a robot's link, state
- * and commands to a new place (from is left empty); forget one (its link is
- * closed with reason); close a robot's link but keep its state. */
+/* For configuration reloads: set up one robot (out of memory: -1, and r is
+ * left empty); move a robot's link, state and commands to a new place (from
+ * is left empty); forget one (its link is closed with reason; an empty one
+ * is left alone); close a robot's link but keep its state. */
 int robot_init(struct bridge *b, struct robot *r, const struct robot_cfg *cfg, unsigned index);
 void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cfg, unsigned index);
 void robot_remove(struct robot *r, const char *reason);
@@ -117,10 +119,11 @@ bool robots_owe(const struct bridge *b, const void *ctx);
 /* An asker (reply_to.ctx) went away: its pending commands lose their addressee. */
 void robots_forget(struct bridge *b, const void *ctx);
 
-/* Queue a command encoded with seq == robot_peek_seq(r); replies to `to` come
- * later (ACK/ERROR). Errors now (offline, busy) are replied at once. Takes
- * its own reference to id. The robot's seq advances only when it is queued. */
-void robot_send(struct robot *r, struct reply_to to, const json_t *id, const char *type,
+/* Queue a command of type def (def->urgent: beside the one in flight)
+ * encoded with seq == robot_peek_seq(r); replies to `to` come later
+ * (ACK/ERROR). Errors now (offline, busy) are replied at once. Takes its own
+ * reference to id. The robot's seq advances only when it is queued. */
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
                 const char *frame, size_t len, uint32_t seq);
 
 /* The seq the next command to this robot gets: 1, 2, ... 99999, 0, 1 ... */

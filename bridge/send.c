@@ -32,7 +32,8 @@ void send_submit(struct bridge *b, const json_t *req, struct reply_to to)
         return;
     }
     const char *t = json_string_value(type);
-    if (!schema_find(b->cfg.schema, DIR_OUT, t, strlen(t))) {
+    const struct frame_def *def = schema_find(b->cfg.schema, DIR_OUT, t, strlen(t));
+    if (!def) {
         reply_error(to, id, "unknown_type", "\"%s\" is not a command type", t);
         return;
     }
@@ -50,5 +51,5 @@ void send_submit(struct bridge *b, const json_t *req, struct reply_to to)
                     "%s", err.message);
         return;
     }
-    robot_send(r, to, id, t, frame, (size_t)n, seq);
+    robot_send(r, to, id, def, frame, (size_t)n, seq);
 }

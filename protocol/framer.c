@@ -40,7 +40,7 @@ void framer_init(struct framer *f, framer_line_fn *on_line,
 void framer_reset(struct framer *f)
 {
     f->len = 0;
-    f->discarding = 0;
+    f->discarding = false;
     f->buf[0] = '\0';
 }
 
@@ -103,12 +103,12 @@ int framer_feed(struct framer *f, const char *data, size_t n)
         if (f->discarding) {
             /* The rest of a line already reported as too long. */
             if (lf)
-                f->discarding = 0;
+                f->discarding = false;
         } else if (f->len + chunk > FRAME_MAX - 1) {
             /* Over the bound (FRAME_MAX counts the LF): drop the whole line,
              * report it now, skip to its LF. */
             f->len = 0;
-            f->discarding = lf ? 0 : 1;
+            f->discarding = !lf;
             if (report(f, FRAME_ERR_TOO_LONG))
                 return 1;
         } else {

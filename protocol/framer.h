@@ -15,6 +15,7 @@
 #ifndef RB_FRAMER_H
 #define RB_FRAMER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,7 +46,7 @@ struct framer {
     framer_error_fn *on_error;
     void *ctx;
     size_t len;        /* bytes of the current line held in buf */
-    int discarding;    /* current line already too long: skip to LF */
+    bool discarding;   /* current line already too long: skip to LF */
     char buf[FRAME_MAX + 1];
 };
 

@@ -3,12 +3,12 @@
  * '\' are the only characters JSON needs escaped. */
 #include "render.h"
 
+#include "number.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Longest text of one number: "%.15g" of a double plus ".0". */
-#define NUMBER_TEXT_MAX 32
 /* %.15g keeps 15 significant digits and switches to an exponent outside
  * 1e-4 <= |x| < 1e15: within those, the robot's digits are the answer. */
 #define REAL_DIGITS 15
@@ -73,7 +73,7 @@ static void put_int(struct out *o, double x)
  * integer, and no '+' or leading zeros in the exponent. */
 static void put_real_formatted(struct out *o, double x)
 {
-    char buf[NUMBER_TEXT_MAX + 8];
+    char buf[NUMBER_TEXT_MAX + 8]; /* "%.15g" of any double, ".0" and room to spare */
     int n = snprintf(buf, sizeof buf - 2, "%.*g", REAL_DIGITS, x);
     if (n < 0 || (size_t)n >= sizeof buf - 2) {
         o->full = true;

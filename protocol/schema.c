@@ -20,36 +20,40 @@
     { .name = n, .kind = FIELD_ENUM, .count = 1,                              \
       .nvalues = sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *), \
       .values = {__VA_ARGS__} }
-#define ROW(t, d, pub, nf, ...) \
-    { .type = t, .dir = d, .publish = pub, .builtin = true, .nfields = nf, .fields = {__VA_ARGS__} }
-#define ROW0(t, d, pub) { .type = t, .dir = d, .publish = pub, .builtin = true }
+#define ROW(t, d, r, pub, nf, ...)                                                  \
+    { .type = t, .dir = d, .role = r, .publish = pub, .builtin = true, .nfields = nf, \
+      .fields = {__VA_ARGS__} }
+#define ROW0(t, d, r, pub) { .type = t, .dir = d, .role = r, .publish = pub, .builtin = true }
 
 /* Interface v1, section 1: every built-in frame type, one row each. */
 static const struct frame_def builtin[] = {
-    ROW("HI", DIR_IN, true, 3, F_STR("name", FIELD_IDENT, false), F_INT("proto", 1, 1),
+    ROW("HI", DIR_IN, ROLE_HELLO, true, 3, F_STR("name", FIELD_IDENT, false), F_INT("proto", 1, 1),
         F_STR("sw", FIELD_TEXT, true)),
-    ROW("JT", DIR_IN, true, 1, F_REALS("joints", 6)),
-    ROW("EJ", DIR_IN, true, 1,
+    ROW("JT", DIR_IN, ROLE_STATE, true, 1, F_REALS("joints", 6)),
+    ROW("EJ", DIR_IN, ROLE_STATE, true, 1,
         { .name = "extax", .kind = FIELD_REAL, .min = -REAL_DEFAULT_MAX,
           .max = REAL_DEFAULT_MAX, .count = 6, .absent_9e9 = true }),
-    ROW("PS", DIR_IN, true, 2, F_REALS("pos", 3), F_REAL("quat", -1, 1, 4)),
-    ROW("CF", DIR_IN, true, 3, F_INTS("conf", 4, false), F_STR("tool", FIELD_IDENT, false),
-        F_STR("wobj", FIELD_IDENT, false)),
-    ROW("ST", DIR_IN, true, 4, F_ENUM("exec", "RUNNING", "STOPPED"),
+    ROW("PS", DIR_IN, ROLE_STATE, true, 2, F_REALS("pos", 3), F_REAL("quat", -1, 1, 4)),
+    ROW("CF", DIR_IN, ROLE_STATE, true, 3, F_INTS("conf", 4, false),
+        F_STR("tool", FIELD_IDENT, false), F_STR("wobj", FIELD_IDENT, false)),
+    ROW("ST", DIR_IN, ROLE_STATE, true, 4, F_ENUM("exec", "RUNNING", "STOPPED"),
         F_ENUM("mode", "AUTO", "MANR", "MANF", "UNDEF"), F_ENUM("motors", "ON", "OFF"),
         F_INT("speed", 0, 100)),
-    ROW("IO", DIR_IN, true, 2, F_STR("name", FIELD_IDENT, false), F_REALS("value", 1)),
-    ROW("EV", DIR_IN, true, 3, F_ENUM("severity", "I", "W", "E"), F_INTS("code", 1, false),
-        F_STR("text", FIELD_TEXT, false)),
-    ROW0("HB", DIR_IN, false), /* keeps the link alive, never published */
-    ROW("AK", DIR_IN, true, 4, F_INT("ack", 0, SEQ_MAX), F_ENUM("status", "OK", "ERR"),
+    ROW("IO", DIR_IN, ROLE_IO, true, 2, F_STR("name", FIELD_IDENT, false), F_REALS("value", 1)),
+    ROW("EV", DIR_IN, ROLE_STATE, true, 3, F_ENUM("severity", "I", "W", "E"),
+        F_INTS("code", 1, false), F_STR("text", FIELD_TEXT, false)),
+    ROW0("HB", DIR_IN, ROLE_HEARTBEAT, false), /* keeps the link alive, never published */
+    ROW("AK", DIR_IN, ROLE_ACK, true, 4, F_INT("ack", 0, SEQ_MAX), F_ENUM("status", "OK", "ERR"),
         F_INTS("code", 1, true), F_STR("text", FIELD_TEXT, true)),
-    ROW0("PING", DIR_OUT, true),
-    ROW("SETDO", DIR_OUT, true, 2, F_STR("name", FIELD_IDENT, false), F_INT("value", 0, 1)),
-    ROW("SETREG", DIR_OUT, true, 2, F_INT("index", 1, 100), F_REALS("value", 1)),
-    ROW("SPEED", DIR_OUT, true, 1, F_INT("percent", 1, 100)),
-    ROW("CALL", DIR_OUT, true, 1, F_STR("proc", FIELD_IDENT, false)),
-    ROW0("STOP", DIR_OUT, true),
+    ROW0("PING", DIR_OUT, ROLE_COMMAND, true),
+    ROW("SETDO", DIR_OUT, ROLE_COMMAND, true, 2, F_STR("name", FIELD_IDENT, false),
+        F_INT("value", 0, 1)),
+    ROW("SETREG", DIR_OUT, ROLE_COMMAND, true, 2, F_INT("index", 1, 100), F_REALS("value", 1)),
+    ROW("SPEED", DIR_OUT, ROLE_COMMAND, true, 1, F_INT("percent", 1, 100)),
+    ROW("CALL", DIR_OUT, ROLE_COMMAND, true, 1, F_STR("proc", FIELD_IDENT, false)),
+    /* STOP must never wait behind a CALL that runs for seconds (PROTOCOL.md 8.9). */
+    { .type = "STOP", .dir = DIR_OUT, .role = ROLE_COMMAND, .urgent = true, .publish = true,
+      .builtin = true },
 };
 
 #define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])

@@ -36,6 +36,18 @@
 enum field_kind { FIELD_INT, FIELD_REAL, FIELD_IDENT, FIELD_ENUM, FIELD_TEXT };
 enum frame_dir { DIR_IN, DIR_OUT }; /* IN: robot -> bridge, OUT: command */
 
+/* What the bridge does with a frame besides decoding it: the dispatcher
+ * reads this, never the type code. Custom types are ROLE_STATE (in) or
+ * ROLE_COMMAND (out). */
+enum frame_role {
+    ROLE_STATE,      /* in: kept as the robot's latest state and published */
+    ROLE_HELLO,      /* in: opens a link (HI) */
+    ROLE_HEARTBEAT,  /* in: keeps the link alive only (HB) */
+    ROLE_ACK,        /* in: answers the command in flight with its seq (AK) */
+    ROLE_IO,         /* in: one entry of the robot's I/O map (IO) */
+    ROLE_COMMAND,    /* out: a command a client may send */
+};
+
 struct field_def {
     char name[FIELD_NAME_MAX + 1];
     enum field_kind kind;
@@ -50,6 +62,8 @@ struct field_def {
 struct frame_def {
     char type[FRAME_TYPE_MAX + 1];
     enum frame_dir dir;
+    enum frame_role role;
+    bool urgent;                /* out: skips the command queue (STOP) */
     bool publish;               /* false for HB: keeps the link alive only */
     bool builtin;
     unsigned nfields;

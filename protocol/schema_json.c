@@ -308,6 +308,7 @@ static int parse_frame(const struct schema *s, struct frame_def *const *batch, s
         return fail(err, p, "publish must be true or false");
     d->publish = v ? json_is_true(v) : true;
     d->builtin = false;
+    d->role = d->dir == DIR_IN ? ROLE_STATE : ROLE_COMMAND;
 
     if (member(fj, path, "fields", true, &v, p, err))
         return -1;

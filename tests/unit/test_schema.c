@@ -184,6 +184,45 @@ static size_t type_count(const struct schema *s)
     return n;
 }
 
+/* Roles are what the dispatcher reads instead of type codes. */
+static const struct role_case {
+    const char *type;
+    enum frame_dir dir;
+    enum frame_role role;
+    bool urgent;
+} role_cases[] = {
+    { "HI", DIR_IN, ROLE_HELLO, false },       { "JT", DIR_IN, ROLE_STATE, false },
+    { "EJ", DIR_IN, ROLE_STATE, false },       { "PS", DIR_IN, ROLE_STATE, false },
+    { "CF", DIR_IN, ROLE_STATE, false },       { "ST", DIR_IN, ROLE_STATE, false },
+    { "IO", DIR_IN, ROLE_IO, false },          { "EV", DIR_IN, ROLE_STATE, false },
+    { "HB", DIR_IN, ROLE_HEARTBEAT, false },   { "AK", DIR_IN, ROLE_ACK, false },
+    { "PING", DIR_OUT, ROLE_COMMAND, false },  { "SETDO", DIR_OUT, ROLE_COMMAND, false },
+    { "SETREG", DIR_OUT, ROLE_COMMAND, false }, { "SPEED", DIR_OUT, ROLE_COMMAND, false },
+    { "CALL", DIR_OUT, ROLE_COMMAND, false },  { "STOP", DIR_OUT, ROLE_COMMAND, true },
+    /* custom types, added by the test */
+    { "WD", DIR_IN, ROLE_STATE, false },       { "GO", DIR_OUT, ROLE_COMMAND, false },
+};
+
+static void test_roles(void **state)
+{
+    struct schema *s = *state;
+    struct schema_error err;
+    if (tu_schema_add(s, "[{\"type\": \"WD\", \"direction\": \"in\", \"fields\": []},"
+               " {\"type\": \"GO\", \"direction\": \"out\", \"fields\": []}]", &err) != 0)
+        fail_msg("custom types refused: %s: %s", err.path, err.message);
+    int failures = 0;
+    for (size_t i = 0; i < TU_LEN(role_cases); i++) {
+        const struct role_case *c = &role_cases[i];
+        const struct frame_def *d = schema_find(s, c->dir, c->type, strlen(c->type));
+        TU_CHECK(failures, c->type, d != NULL, "not found");
+        if (d == NULL)
+            continue;
+        TU_CHECK(failures, c->type, d->role == c->role, "role %d, want %d", d->role, c->role);
+        TU_CHECK(failures, c->type, d->urgent == c->urgent, "urgent %d", d->urgent);
+    }
+    assert_int_equal(failures, 0);
+}
+
 /* The interface's example: its row, and frames parsed and rendered. */
 static void test_wd_example(void **state)
 {
@@ -527,6 +566,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TU_SCHEMA_TEST(test_builtin_rows),
         TU_SCHEMA_TEST(test_find),
+        TU_SCHEMA_TEST(test_roles),
         cmocka_unit_test(test_syntax_checks),
         cmocka_unit_test(test_kind_names),
         TU_SCHEMA_TEST(test_wd_example),

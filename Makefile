@@ -25,6 +25,7 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 LIBS    := -ljansson -lev -lmosquitto -lm
+LIBS    += $(shell pkg-config --libs libsystemd)   # sd_notify: bridge/notify.c
 TESTLIBS := $(LIBS) -lcmocka
 
 PROTO_SRC  := $(wildcard protocol/*.c)

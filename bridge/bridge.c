@@ -3,6 +3,7 @@
 #include "client.h"
 #include "hub.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "reload.h"
 #include "robot.h"
 
@@ -75,7 +76,8 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     struct bridge *b = w->data;
     log_info(&b->log, "SIGHUP: reloading the configuration");
-    bridge_reload(b);
+    notify_reloading(b);
+    notify_reloaded(b, bridge_reload(b) == 0);
 }
 
 int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
@@ -122,6 +124,7 @@ void bridge_shutdown(struct bridge *b, const char *reason)
     if (b->stopping)
         return;
     b->stopping = 1;
+    notify_stopping(b);
     ev_io_stop(b->loop, &b->robot_accept);
     ev_io_stop(b->loop, &b->json_accept);
     robots_close_all(b, reason);

@@ -13,6 +13,7 @@
 #include "framer.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -62,6 +63,7 @@ struct bridge {
     struct bridge_stats stats;
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
+    struct notify notify;    /* sd_notify state; idle unless under systemd */
     int stopping;
 };
 

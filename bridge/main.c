@@ -151,7 +151,9 @@ int main(int argc, char **argv)
         log_error(&b.log, "%s", neterr);
     else {
         log_info(&b.log, "ready: %u robot(s) configured, release %s", b.cfg.nrobots, RB_RELEASE);
+        notify_open(&b);
         ev_run(loop, 0);
+        notify_close(&b);
     }
     bridge_close(&b);
     if (b.record)

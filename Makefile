@@ -3,6 +3,7 @@
 #   make            the daemon, the simulator and the CLI in build/
 #   make run        the bridge with a simulated robot, live in the terminal
 #   make test       every test, plain and under ASan+UBSan, plus fuzz corpus replay
+#                   and the service under a real systemd (check-systemd)
 #   make fuzz       libFuzzer on each harness for FUZZ_SECONDS (clang)
 #   make bench      benchmarks that print numbers
 #   make soak       the daemon under load for SOAK_SECONDS; fails if RSS or fds grow
@@ -88,6 +89,13 @@ test:
 	$(MAKE) check
 	$(MAKE) check BUILD=build/san SAN=1
 	$(MAKE) fuzz-replay
+	$(MAKE) check-systemd
+
+# The installed unit under a real systemd, booted in a container
+# (tests/systemd/run-in-nspawn.sh); says why when this machine cannot.
+.PHONY: check-systemd
+check-systemd: all
+	@bash tests/systemd/run-in-nspawn.sh $(BUILD)
 
 # --- fuzzing (clang + libFuzzer) -------------------------------------------
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)

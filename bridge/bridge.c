@@ -77,7 +77,8 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     struct bridge *b = w->data;
     log_info(&b->log, "SIGHUP: reloading the configuration");
     notify_reloading(b);
-    notify_reloaded(b, bridge_reload(b) == 0);
+    int rc = bridge_reload(b);
+    notify_reloaded(b, rc == 0);
 }
 
 int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])

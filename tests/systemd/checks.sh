@@ -108,12 +108,16 @@ t_start_bad() {
     if systemctl restart $unit; then echo "restart succeeded"; return 1; fi
     systemctl status --no-pager $unit | grep -q "ExecStartPre=.*status=1/FAILURE" ||
         { systemctl status --no-pager $unit | head -12; return 1; }
-    config "$ROB1, $ROB2" ""
+    config "$ROB1, $ROB2" ', "record": "/var/lib/rapidbridge/cell.log"'
     systemctl reset-failed $unit
     systemctl start $unit && is_active
 }
 check "start with a broken file: ExecStartPre refuses it; fixed file starts" t_start_bad
 check "STATUS= after the restart" retry 8 status_is "1/2 robots linked: rob1; 0 clients"
+t_record() {
+    retry 5 grep -q " rob1 HI," /var/lib/rapidbridge/cell.log || { ls -l /var/lib/rapidbridge/; return 1; }
+}
+check "record file in the StateDirectory written by the dynamic user" t_record
 
 # --- the watchdog: a main process that stops its loop is restarted
 t_watchdog() {

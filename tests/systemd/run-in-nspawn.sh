@@ -8,7 +8,8 @@
 # and lets a oneshot unit inside run tests/systemd/checks.sh: start (Type=
 # notify, the dynamic user reading the configuration), the STATUS= line in
 # `systemctl status`, reloads with a good and a broken edit, a start refused
-# by --check-config, the watchdog restarting a stopped daemon, a secret
+# by --check-config, recording in the StateDirectory, the watchdog
+# restarting a stopped daemon, a secret
 # handed over with LoadCredential=, and the `systemd-analyze security`
 # score. The container has its own network namespace (loopback only).
 #

@@ -9,9 +9,9 @@
 # notify, the dynamic user reading the configuration), the STATUS= line in
 # `systemctl status`, reloads with a good and a broken edit, a start refused
 # by --check-config, recording in the StateDirectory, the watchdog
-# restarting a stopped daemon, a secret
-# handed over with LoadCredential=, and the `systemd-analyze security`
-# score. The container has its own network namespace (loopback only).
+# restarting a stopped daemon, a secret handed over with LoadCredential=,
+# and the `systemd-analyze security` score. The container has its own
+# network namespace (loopback only).
 #
 # The Debian root is built once with debootstrap and kept in
 # $RB_NSPAWN_CACHE (default /var/tmp/rapidbridge-systemd); every run boots a

@@ -3,6 +3,7 @@
 #   make            the daemon, the simulator and the CLI in build/
 #   make run        the bridge with a simulated robot, live in the terminal
 #   make test       every test, plain and under ASan+UBSan (in $(BUILD)/san), plus fuzz corpus replay
+#                   and the service under a real systemd (check-systemd)
 #   make check      every suite and the install check, this build only (make unit, make e2e: a half)
 #   make fuzz       libFuzzer on each harness for FUZZ_SECONDS (clang, in $(BUILD)/fuzz)
 #   make bench      benchmarks that print numbers
@@ -45,7 +46,7 @@ endif
 # as PKG_FALLBACK_<name> says, and without a fallback the build stops at once
 # with its name.
 PKG_CONFIG ?= pkg-config
-PKGS      := jansson libmosquitto libev
+PKGS      := jansson libmosquitto libev libsystemd
 TEST_PKGS := cmocka
 PKG_FALLBACK_libev := -lev
 
@@ -145,6 +146,13 @@ test:
 	$(MAKE) check
 	$(MAKE) check BUILD=$(BUILD)/san SAN=1
 	$(MAKE) fuzz-replay
+	$(MAKE) check-systemd
+
+# The installed unit under a real systemd, booted in a container
+# (tests/systemd/run-in-nspawn.sh); says why when this machine cannot.
+.PHONY: check-systemd
+check-systemd: all
+	@bash tests/systemd/run-in-nspawn.sh $(BUILD)
 
 # --- fuzzing (clang + libFuzzer) -------------------------------------------
 # Always clang, whatever CC is, so the user's CFLAGS (meant for CC) are not

@@ -3,6 +3,7 @@
 #include "client.h"
 #include "hub.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "reload.h"
 #include "robot.h"
 
@@ -75,7 +76,9 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     struct bridge *b = w->data;
     log_info(&b->log, "SIGHUP: reloading the configuration");
-    bridge_reload(b);
+    notify_reloading(b);
+    int rc = bridge_reload(b);
+    notify_reloaded(b, rc == 0);
 }
 
 int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
@@ -129,6 +132,7 @@ void bridge_shutdown(struct bridge *b, const char *reason)
     if (b->stopping)
         return;
     b->stopping = true;
+    notify_stopping(b);
     ev_io_stop(b->loop, &b->robot_accept);
     ev_io_stop(b->loop, &b->json_accept);
     robots_close_all(b, reason);

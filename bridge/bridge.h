@@ -14,6 +14,7 @@
 #include "hub.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -66,6 +67,7 @@ struct bridge {
     struct bridge_stats stats;
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
+    struct notify notify;    /* sd_notify state; idle unless under systemd */
     bool stopping;
 };
 

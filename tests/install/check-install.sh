@@ -59,13 +59,16 @@ unit=$p/lib/systemd/system/rapidbridge.service
 check "installed bridge.json is config/bridge.json" cmp config/bridge.json "$a/etc/rapidbridge/bridge.json"
 check "installed daemon runs" "$p/sbin/rapidbridge" --version
 check "unit ExecStart in PREFIX" has_line "$unit" "ExecStart=/usr/local/sbin/rapidbridge -c /etc/rapidbridge/bridge.json"
+check "unit checks the configuration before start" \
+    has_line "$unit" "ExecStartPre=/usr/local/sbin/rapidbridge --check-config -c /etc/rapidbridge/bridge.json"
 check "unit has no @PLACEHOLDER@ left" bash -c '! grep -n "@[A-Z_]*@" "$1"' - "$unit"
 
-# The unit as installed names /usr/local/sbin, absent here: verify a copy that
-# points into DESTDIR, with the man pages of Documentation= looked up there.
+# The unit as installed names /usr/local/sbin, absent here: verify a copy whose
+# commands (ExecStart, ExecStartPre, ExecReload) point into DESTDIR, with the
+# man pages of Documentation= looked up there.
 if command -v systemd-analyze >/dev/null; then
     mkdir -p "$root/verify"
-    sed "s|^ExecStart=/|ExecStart=$a/|" "$unit" >"$root/verify/rapidbridge.service"
+    sed "s|^\(Exec[A-Za-z]*=\)/usr/local/sbin/|\1$p/sbin/|" "$unit" >"$root/verify/rapidbridge.service"
     check "systemd-analyze verify rapidbridge.service" \
         quiet env MANPATH="$p/share/man" systemd-analyze verify "$root/verify/rapidbridge.service"
 else

@@ -476,7 +476,7 @@ static bool prefix_valid(const char *s)
 }
 
 /* The broker password: the first line of path, without its LF (or CR LF).
- * The file must be a regular file that others cannot read, like a key.
+ * The file must be a regular file that others can neither read nor write.
  * Its text never goes into a message. */
 static int read_password_file(const struct loader *ld, const char *path, char out[MQTT_USER_MAX + 1])
 {
@@ -486,9 +486,9 @@ static int read_password_file(const struct loader *ld, const char *path, char ou
     if (fd < 0)
         return fail(ld, at, "%s %s: %s", at, path, strerror(errno));
     struct stat st;
+    int rc = -1;
     char buf[MQTT_USER_MAX + 2];             /* the longest line, CR, and one more */
     ssize_t n = -1;
-    int rc = -1;
     if (fstat(fd, &st) < 0)
         fail(ld, at, "%s %s: %s", at, path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
@@ -498,26 +498,26 @@ static int read_password_file(const struct loader *ld, const char *path, char ou
              (unsigned)(st.st_mode & 07777));
     else if ((n = read(fd, buf, sizeof buf)) < 0)
         fail(ld, at, "%s %s: %s", at, path, strerror(errno));
-    else
-        rc = 0;
     close(fd);
-    if (rc < 0)
+    if (n < 0)
         return -1;
     char *lf = memchr(buf, '\n', (size_t)n);
     size_t len = lf ? (size_t)(lf - buf) : (size_t)n;
     if (len > 0 && buf[len - 1] == '\r')
         len--;
     if (len > MQTT_USER_MAX || (!lf && n == (ssize_t)sizeof buf))
-        return fail(ld, at, "%s %s: the first line is longer than %d bytes", at, path,
-                    MQTT_USER_MAX);
-    if (len == 0)
-        return fail(ld, at, "%s %s: the first line is empty", at, path);
-    if (memchr(buf, '\0', len))
-        return fail(ld, at, "%s %s: the first line contains a NUL byte", at, path);
-    memcpy(out, buf, len);
-    out[len] = '\0';
+        fail(ld, at, "%s %s: the first line is longer than %d bytes", at, path, MQTT_USER_MAX);
+    else if (len == 0)
+        fail(ld, at, "%s %s: the first line is empty", at, path);
+    else if (memchr(buf, '\0', len))
+        fail(ld, at, "%s %s: the first line contains a NUL byte", at, path);
+    else {
+        memcpy(out, buf, len);
+        out[len] = '\0';
+        rc = 0;
+    }
     explicit_bzero(buf, sizeof buf);
-    return 0;
+    return rc;
 }
 
 static int load_mqtt(const struct loader *ld, const json_t *v)

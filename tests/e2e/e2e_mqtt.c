@@ -5,7 +5,8 @@
  * commands over MQTT, allowed and refused, and the hostile or careless
  * neighbour: two bridges on one host with default client ids, two with one
  * id (back-off), an oversized command (peak RSS), the longest prefix, and
- * the broker password from password_file. RB_E2E_FILTER runs only the tests
+ * the broker password from password_file, and MQTT 3.1.1 on request.
+ * RB_E2E_FILTER runs only the tests
  * whose names match it (cmocka's pattern).
  *
  * Each test starts its own `mosquitto` (RB_MOSQUITTO, else
@@ -16,6 +17,7 @@
 #include "harness.h"
 
 #include "config.h"             /* MQTT_PREFIX_MAX, MQTT_LEVEL_MAX */
+#include "mqtt_session.h"       /* MQTT_PACKET_MAX */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -940,6 +942,38 @@ static void test_password_file(void **state)
     unlink(users);
 }
 
+/* "protocol": "3.1.1" for a broker without MQTT 5: it publishes as with 5
+ * and says at start that the broker must bound message sizes, since it
+ * cannot: a command over MQTT_PACKET_MAX does reach it (and is refused). */
+static void test_protocol_311(void **state)
+{
+    broker_start(&the_broker, 0);
+    struct daemon *d = bridge_start(state, "[{\"name\":\"rob1\",\"commands\":[\"PING\"],"
+                                           "\"mqtt_commands\":true}]",
+                                    "\"protocol\":\"3.1.1\"");
+    struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
+    sub_wait(s, NULL, "e2e/cell/bridge/status", "online", MQTT_WAIT_MS);
+    robot_hello(d, "rob1");
+    sub_wait(s, NULL, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
+    assert_true(daemon_log_has(d, "with MQTT 3.1.1 as rb-e2e"));
+    assert_true(daemon_log_has(d, "limit the broker's max_packet_size"));
+    size_t big = 2 * MQTT_PACKET_MAX;
+    char *cmd = malloc(big);
+    assert_non_null(cmd);
+    memset(cmd, ' ', big);
+    cmd[0] = '{';
+    cmd[big - 1] = '}';
+    assert_int_equal(mosquitto_publish(s->m, NULL, "e2e/cell/rob1/cmd", (int)big, cmd, 1, false),
+                     MOSQ_ERR_SUCCESS);
+    free(cmd);
+    json_t *j = rx_json(sub_wait(s, NULL, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS));
+    assert_json_eq(j, "{\"class\":\"ERROR\",\"code\":\"bad_request\"}",
+                   (const char *const[]){"message", NULL});
+    json_decref(j);
+    sub_close(s);
+    daemon_stop(state);
+}
+
 /* How often the daemon's log has this text so far. */
 static unsigned log_count(struct daemon *d, const char *needle)
 {
@@ -1158,6 +1192,7 @@ int main(void)
         cmocka_unit_test_teardown(test_two_bridges_default_id, mqtt_teardown),
         cmocka_unit_test_teardown(test_same_id_backs_off, mqtt_teardown),
         cmocka_unit_test_teardown(test_password_file, mqtt_teardown),
+        cmocka_unit_test_teardown(test_protocol_311, mqtt_teardown),
     };
     const char *only = getenv("RB_E2E_FILTER");    /* e.g. test_password_file, or test_two* */
     if (only && *only)

@@ -4,10 +4,9 @@
  * restart, a stopped broker that must not disturb robots or JSON clients,
  * commands over MQTT, allowed and refused, and the hostile or careless
  * neighbour: two bridges on one host with default client ids, two with one
- * id (back-off), an oversized command (peak RSS), the longest prefix, and
- * the broker password from password_file, and MQTT 3.1.1 on request.
- * RB_E2E_FILTER runs only the tests
- * whose names match it (cmocka's pattern).
+ * id (back-off), an oversized command (peak RSS), the longest prefix, the
+ * broker password from password_file, and MQTT 3.1.1 on request.
+ * RB_E2E_FILTER runs only the tests whose names match it (cmocka's pattern).
  *
  * Each test starts its own `mosquitto` (RB_MOSQUITTO, else
  * /usr/sbin/mosquitto and the like) on a free 127.0.0.1 port with a

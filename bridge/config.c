@@ -12,10 +12,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A configuration file larger than this is refused before parsing. */
@@ -30,6 +32,10 @@
 #define CLIENT_QUEUE_BYTES_MIN 4096
 #define CLIENT_QUEUE_BYTES_MAX (1024LL * 1024 * 1024)
 #define COMMAND_QUEUE_MAX 1024
+
+_Static_assert(MQTT_TOPIC_MAX <= 65535, "MQTT topics are at most 65535 bytes");
+_Static_assert(IDENT_MAX <= MQTT_LEVEL_MAX, "a robot name is a topic level");
+_Static_assert(MQTT_LEAF_MAX >= 6, "\"status\" is a topic leaf");
 
 /* What one load needs to report an error: the file name and the text that
  * positions are looked up in. */
@@ -469,20 +475,56 @@ static bool prefix_valid(const char *s)
     return strpbrk(s, "+#") == NULL;
 }
 
-static void default_client_id(char out[MQTT_ID_MAX + 1])
+/* The broker password: the first line of path, without its LF (or CR LF).
+ * The file must be a regular file that others can neither read nor write.
+ * Its text never goes into a message. */
+static int read_password_file(const struct loader *ld, const char *path, char out[MQTT_USER_MAX + 1])
 {
-    char host[MQTT_ID_MAX + 1] = "";
-    if (gethostname(host, sizeof host - 1) < 0 || host[0] == '\0')
-        snprintf(host, sizeof host, "unknown");
-    host[sizeof host - 1] = '\0';
-    snprintf(out, MQTT_ID_MAX + 1, "%s%.*s", DEFAULT_MQTT_ID_PREFIX,
-             (int)(MQTT_ID_MAX - strlen(DEFAULT_MQTT_ID_PREFIX)), host);
+    static const char at[] = "mqtt.password_file";
+    /* O_NONBLOCK: a FIFO named here must not hang the loader. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return fail(ld, at, "%s %s: %s", at, path, strerror(errno));
+    struct stat st;
+    int rc = -1;
+    char buf[MQTT_USER_MAX + 2];             /* the longest line, CR, and one more */
+    ssize_t n = -1;
+    if (fstat(fd, &st) < 0)
+        fail(ld, at, "%s %s: %s", at, path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        fail(ld, at, "%s %s is not a regular file", at, path);
+    else if (st.st_mode & 007)
+        fail(ld, at, "%s %s is open to others (mode %04o): chmod o-rwx it", at, path,
+             (unsigned)(st.st_mode & 07777));
+    else if ((n = read(fd, buf, sizeof buf)) < 0)
+        fail(ld, at, "%s %s: %s", at, path, strerror(errno));
+    close(fd);
+    if (n < 0)
+        return -1;
+    char *lf = memchr(buf, '\n', (size_t)n);
+    size_t len = lf ? (size_t)(lf - buf) : (size_t)n;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    if (len > MQTT_USER_MAX || (!lf && n == (ssize_t)sizeof buf))
+        fail(ld, at, "%s %s: the first line is longer than %d bytes", at, path, MQTT_USER_MAX);
+    else if (len == 0)
+        fail(ld, at, "%s %s: the first line is empty", at, path);
+    else if (memchr(buf, '\0', len))
+        fail(ld, at, "%s %s: the first line contains a NUL byte", at, path);
+    else {
+        memcpy(out, buf, len);
+        out[len] = '\0';
+        rc = 0;
+    }
+    explicit_bzero(buf, sizeof buf);
+    return rc;
 }
 
 static int load_mqtt(const struct loader *ld, const json_t *v)
 {
-    static const char *const known[] = { "host", "port", "client_id", "username", "password",
-        "ca", "cert", "key", "qos", "prefix", "types", "rate", "queue_messages", NULL };
+    static const char *const known[] = { "host", "port", "protocol", "client_id", "username",
+        "password", "password_file", "ca", "cert", "key", "qos", "prefix", "types", "rate",
+        "queue_messages", NULL };
     struct mqtt_cfg *m = &ld->cfg->mqtt;
     if (!json_is_object(v))
         return fail(ld, "mqtt", "mqtt must be an object");
@@ -490,31 +532,43 @@ static int load_mqtt(const struct loader *ld, const json_t *v)
         return -1;
     m->enabled = true;
     m->port = DEFAULT_MQTT_PORT;
+    m->protocol = MQTT_V5;
     m->qos = 0;
     m->queue_messages = DEFAULT_MQTT_QUEUE;
     snprintf(m->prefix, sizeof m->prefix, "%s", DEFAULT_MQTT_PREFIX);
-    default_client_id(m->client_id);
     const struct frame_def *d;
     for (unsigned i = 0; (d = schema_at(ld->cfg->schema, i)) != NULL; i++)
         m->types[i] = d->dir == DIR_IN && d->publish;
 
-    bool host = false, has_cert = false, has_key = false, has_ca = false;
+    bool host = false, has_cert = false, has_key = false, has_ca = false, has_pw_file = false;
     if (mqtt_text(ld, v, "host", MQTT_HOST_MAX, false, m->host, &host) < 0)
         return -1;
     if (!host)
         return fail(ld, "mqtt", "mqtt has no \"host\" (the broker's name or address)");
     if (strpbrk(m->host, " /"))
         return fail(ld, "mqtt.host", "mqtt.host must be a host name or a numeric address");
+    json_t *x = json_object_get(v, "prefix");
+    if (json_is_string(x) && json_string_length(x) > MQTT_PREFIX_MAX)
+        return fail(ld, "mqtt.prefix", "mqtt.prefix is longer than %d bytes: with a robot "
+                    "level of up to %d and a type of up to %d, every topic must fit in %d bytes",
+                    MQTT_PREFIX_MAX, MQTT_LEVEL_MAX, MQTT_LEAF_MAX, MQTT_TOPIC_MAX);
     if (mqtt_text(ld, v, "client_id", MQTT_ID_MAX, false, m->client_id, NULL) < 0
         || mqtt_text(ld, v, "username", MQTT_USER_MAX, true, m->username, &m->has_username) < 0
         || mqtt_text(ld, v, "password", MQTT_USER_MAX, true, m->password, &m->has_password) < 0
+        || mqtt_text(ld, v, "password_file", MQTT_PATH_MAX, false, m->password_file,
+                     &has_pw_file) < 0
         || mqtt_text(ld, v, "ca", MQTT_PATH_MAX, false, m->ca, &has_ca) < 0
         || mqtt_text(ld, v, "cert", MQTT_PATH_MAX, false, m->cert, &has_cert) < 0
         || mqtt_text(ld, v, "key", MQTT_PATH_MAX, false, m->key, &has_key) < 0
         || mqtt_text(ld, v, "prefix", MQTT_PREFIX_MAX, false, m->prefix, NULL) < 0)
         return -1;
-    if (m->has_password && !m->has_username)
-        return fail(ld, "mqtt.password", "mqtt.password needs mqtt.username");
+    if (m->has_password && has_pw_file)
+        return fail(ld, "mqtt.password_file",
+                    "mqtt.password and mqtt.password_file exclude each other");
+    if ((m->has_password || has_pw_file) && !m->has_username)
+        return fail(ld, m->has_password ? "mqtt.password" : "mqtt.password_file",
+                    "%s needs mqtt.username", m->has_password ? "mqtt.password"
+                                                              : "mqtt.password_file");
     if (has_cert != has_key)
         return fail(ld, has_cert ? "mqtt.cert" : "mqtt.key",
                     "mqtt.cert and mqtt.key go together (a client certificate and its key)");
@@ -523,9 +577,22 @@ static int load_mqtt(const struct loader *ld, const json_t *v)
     if (!prefix_valid(m->prefix))
         return fail(ld, "mqtt.prefix", "mqtt.prefix must be topic levels separated by /, "
                     "none empty, without + or #");
+    if ((x = json_object_get(v, "protocol"))) {
+        const char *p = json_is_string(x) ? json_string_value(x) : "";
+        if (strcmp(p, "5") == 0)
+            m->protocol = MQTT_V5;
+        else if (strcmp(p, "3.1.1") == 0)
+            m->protocol = MQTT_V311;
+        else
+            return fail(ld, "mqtt.protocol", "mqtt.protocol must be \"5\" or \"3.1.1\"");
+    }
+    if (has_pw_file) {
+        if (read_password_file(ld, m->password_file, m->password) < 0)
+            return -1;
+        m->has_password = true;
+    }
 
     long long port = m->port, qos = m->qos, queue = m->queue_messages;
-    json_t *x;
     if ((x = json_object_get(v, "port"))) {
         if (!json_is_integer(x) || (port = json_integer_value(x)) < 1 || port > 65535)
             return fail(ld, "mqtt.port", "mqtt.port must be an integer from 1 to 65535");

@@ -39,14 +39,23 @@
 /* The "mqtt" section. Text members longer than their bound are refused. */
 #define MQTT_HOST_MAX 253          /* broker host name or numeric address */
 #define MQTT_ID_MAX 128            /* client_id */
-#define MQTT_USER_MAX 128          /* username, password */
-#define MQTT_PATH_MAX 255          /* ca, cert, key file paths */
-#define MQTT_PREFIX_MAX 128        /* topic prefix */
+#define MQTT_USER_MAX 128          /* username, password (or password_file's first line) */
+#define MQTT_PATH_MAX 255          /* ca, cert, key, password_file paths */
+/* Every topic is <prefix>/<level>/<leaf>: the level a robot name, "bridge",
+ * or the robot level of a command topic (echoed in its ack topic, so longer
+ * ones are ignored); the leaf a frame type, "link", "status", "cmd" or "ack".
+ * The prefix is bounded so that every topic fits MQTT_TOPIC_MAX bytes, far
+ * below MQTT's own limit of 65535. */
+#define MQTT_TOPIC_MAX 256
+#define MQTT_LEVEL_MAX 64
+#define MQTT_LEAF_MAX FRAME_TYPE_MAX
+#define MQTT_PREFIX_MAX (MQTT_TOPIC_MAX - MQTT_LEVEL_MAX - MQTT_LEAF_MAX - 2)
 #define MQTT_QUEUE_MAX 100000      /* queue_messages */
 #define MQTT_RATE_MAX 1000.0       /* Hz in rate{} */
+#define MQTT_V311 4                /* protocol "3.1.1" (MQTT's protocol level) */
+#define MQTT_V5 5                  /* protocol "5", the default */
 #define DEFAULT_MQTT_PORT 1883
 #define DEFAULT_MQTT_PREFIX "rapidbridge"
-#define DEFAULT_MQTT_ID_PREFIX "rapidbridge-"   /* + host name */
 #define DEFAULT_MQTT_QUEUE 1000
 
 struct listen_addr {
@@ -77,10 +86,12 @@ struct mqtt_cfg {
     bool enabled;              /* the file has an "mqtt" section */
     char host[MQTT_HOST_MAX + 1];
     uint16_t port;
-    char client_id[MQTT_ID_MAX + 1];   /* default "rapidbridge-<host name>" */
+    int protocol;                      /* MQTT_V5 (default) or MQTT_V311 */
+    char client_id[MQTT_ID_MAX + 1];   /* "" = the default, made by mqtt_open (mqtt.h) */
     bool has_username, has_password;
     char username[MQTT_USER_MAX + 1];
-    char password[MQTT_USER_MAX + 1];
+    char password[MQTT_USER_MAX + 1];  /* from "password" or read from password_file */
+    char password_file[MQTT_PATH_MAX + 1];  /* "" = none */
     char ca[MQTT_PATH_MAX + 1];        /* "" = plain TCP; a file or a directory */
     char cert[MQTT_PATH_MAX + 1];      /* client certificate and key, both or none */
     char key[MQTT_PATH_MAX + 1];

@@ -20,16 +20,28 @@
 #include "robot.h"
 #include "send.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-/* <prefix>/<robot>/<TYPE|link|cmd|ack> and <prefix>/bridge/status. */
-#define MQTT_TOPIC_MAX (MQTT_PREFIX_MAX + IDENT_MAX + 16)
-/* A robot name from a command topic is echoed in the ack topic up to this
- * length; a longer level is not one of ours and is ignored. */
-#define MQTT_NAME_ECHO_MAX 64
+/* <prefix>/<robot>/<TYPE|link|cmd|ack> and <prefix>/bridge/status: the
+ * configuration bounds the prefix so that every one fits (config.h). A
+ * robot level from a command topic is echoed in the ack topic up to
+ * MQTT_LEVEL_MAX bytes; a longer one is not one of ours and is ignored. */
+#define TOPIC_BUF (MQTT_TOPIC_MAX + 1)
+/* The default client id: the host name and both listening ports, so that
+ * two bridges on one host never share one (the broker would drop the older
+ * session each time the other connects). */
+#define DEFAULT_ID_PREFIX "rapidbridge-"
+#define HOSTNAME_BUF 256
+
+_Static_assert(MQTT_PACKET_MAX >= MQTT_CMD_MAX + MQTT_TOPIC_MAX + 4096,
+               "a command that is not too large must reach the bridge");
 
 struct mq_robot;
 
@@ -63,7 +75,7 @@ struct mqtt {
     struct mqtt_session s;
     unsigned ntypes;
     double interval[FRAME_TYPES_MAX];
-    char status_topic[MQTT_TOPIC_MAX];
+    char status_topic[TOPIC_BUF];
     struct msg *up, *down, *online, *offline;
     struct mq_robot robots[ROBOTS_MAX];
 
@@ -77,9 +89,9 @@ struct mqtt {
 /* ---- topics and messages ----------------------------------------------------- */
 
 static void topic_of(const struct mqtt *mq, const char *robot, const char *leaf,
-                     char out[MQTT_TOPIC_MAX])
+                     char out[TOPIC_BUF])
 {
-    snprintf(out, MQTT_TOPIC_MAX, "%s/%s/%s", mq->cfg.prefix, robot, leaf);
+    snprintf(out, TOPIC_BUF, "%s/%s/%s", mq->cfg.prefix, robot, leaf);
 }
 
 static const char *type_name(const struct mqtt *mq, unsigned type)
@@ -147,13 +159,13 @@ static void queue_push(struct mqtt *mq, const char *topic, struct msg *m, bool r
 }
 
 /* The next message of the present state: status, links, latest frames. */
-static bool resync_next(struct mqtt *mq, char topic[MQTT_TOPIC_MAX], struct msg **m)
+static bool resync_next(struct mqtt *mq, char topic[TOPIC_BUF], struct msg **m)
 {
     size_t nlinks = ROBOTS_MAX, nframes = (size_t)ROBOTS_MAX * mq->ntypes;   /* ntypes > 0 */
     while (mq->resync_pos < 1 + nlinks + nframes) {
         size_t pos = mq->resync_pos++;
         if (pos == 0) {
-            snprintf(topic, MQTT_TOPIC_MAX, "%s", mq->status_topic);
+            snprintf(topic, TOPIC_BUF, "%s", mq->status_topic);
             *m = mq->online;
             return true;
         }
@@ -186,7 +198,7 @@ static bool pump(void *ctx)
 {
     struct mqtt *mq = ctx;
     while (session_can_publish(&mq->s)) {
-        char topic[MQTT_TOPIC_MAX];
+        char topic[TOPIC_BUF];
         struct msg *m;
         if (mq->resync && resync_next(mq, topic, &m)) {
             if (publish(mq, topic, m, true) < 0)
@@ -273,7 +285,7 @@ static void slot_emit(struct mq_slot *slot, struct msg *m)
     slot->last = ev_now(mq->b->loop);
     if (!session_up(&mq->s))
         return;
-    char topic[MQTT_TOPIC_MAX];
+    char topic[TOPIC_BUF];
     topic_of(mq, slot->robot->name, type_name(mq, slot->type), topic);
     queue_push(mq, topic, m, true);
     session_pump(&mq->s);
@@ -304,7 +316,7 @@ static void on_up(void *ctx)
         robot_of(mq, b->robots[i].cfg->name);    /* robots added by a reload: "down" */
     }
     if (commands) {
-        char pattern[MQTT_TOPIC_MAX];
+        char pattern[TOPIC_BUF];
         topic_of(mq, "+", "cmd", pattern);
         session_subscribe(&mq->s, pattern);
     }
@@ -323,7 +335,7 @@ static void on_down(void *ctx)
 
 static void ack_to(struct mqtt *mq, const char *robot, const json_t *reply)
 {
-    char topic[MQTT_TOPIC_MAX];
+    char topic[TOPIC_BUF];
     topic_of(mq, robot, "ack", topic);
     struct msg *m = msg_from_json(reply, false);
     queue_push(mq, topic, m, false);
@@ -352,7 +364,7 @@ static void command_error(struct mqtt *mq, const char *robot, const json_t *id, 
 }
 
 /* The robot level of "<prefix>/<robot>/cmd", or false. */
-static bool command_robot(const struct mqtt *mq, const char *topic, char name[MQTT_NAME_ECHO_MAX + 1])
+static bool command_robot(const struct mqtt *mq, const char *topic, char name[MQTT_LEVEL_MAX + 1])
 {
     size_t plen = strlen(mq->cfg.prefix), tlen = strlen(topic);
     if (tlen < plen + 6 || strncmp(topic, mq->cfg.prefix, plen) != 0 || topic[plen] != '/'
@@ -360,7 +372,7 @@ static bool command_robot(const struct mqtt *mq, const char *topic, char name[MQ
         return false;
     const char *from = topic + plen + 1;
     size_t n = (size_t)(topic + tlen - 4 - from);
-    if (n == 0 || n > MQTT_NAME_ECHO_MAX || memchr(from, '/', n))
+    if (n == 0 || n > MQTT_LEVEL_MAX || memchr(from, '/', n))
         return false;
     memcpy(name, from, n);
     name[n] = '\0';
@@ -376,7 +388,7 @@ static void on_message(void *ctx, const struct mosquitto_message *msg)
 {
     struct mqtt *mq = ctx;
     struct bridge *b = mq->b;
-    char name[MQTT_NAME_ECHO_MAX + 1];
+    char name[MQTT_LEVEL_MAX + 1];
     if (!command_robot(mq, msg->topic, name)) {
         log_debug(&b->log, "mqtt: ignoring a message on %s", msg->topic);
         return;
@@ -476,6 +488,39 @@ static void mqtt_free(struct mqtt *mq)
     free(mq);
 }
 
+/* The port a listening socket is bound to, or 0. */
+static unsigned bound_port(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return 0;
+    if (sa.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&sa)->sin_port);
+    if (sa.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)&sa)->sin6_port);
+    return 0;
+}
+
+/* "rapidbridge-<host name>-<robot port>-<JSON port>": two bridges on one
+ * host cannot listen on the same ports, so their ids differ. A long host
+ * name is cut, never the ports; bytes a client id should not hold become _. */
+static void default_client_id(const struct bridge *b, char out[MQTT_ID_MAX + 1])
+{
+    char host[HOSTNAME_BUF] = "";
+    if (gethostname(host, sizeof host - 1) < 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+              || *p == '-' || *p == '.'))
+            *p = '_';
+    char ports[32];
+    snprintf(ports, sizeof ports, "-%u-%u", bound_port(b->robot_fd), bound_port(b->json_fd));
+    int room = (int)(MQTT_ID_MAX - strlen(DEFAULT_ID_PREFIX) - strlen(ports));
+    snprintf(out, MQTT_ID_MAX + 1, "%s%.*s%s", DEFAULT_ID_PREFIX, room, host, ports);
+}
+
 int mqtt_open(struct bridge *b, char err[NET_ERR_MAX])
 {
     b->mqtt = NULL;
@@ -488,6 +533,8 @@ int mqtt_open(struct bridge *b, char err[NET_ERR_MAX])
     }
     mq->b = b;
     mq->cfg = b->cfg.mqtt;
+    if (!mq->cfg.client_id[0])
+        default_client_id(b, mq->cfg.client_id);
     while (schema_at(b->cfg.schema, mq->ntypes))
         mq->ntypes++;
     for (unsigned t = 0; t < mq->ntypes; t++)
@@ -517,8 +564,12 @@ int mqtt_open(struct bridge *b, char err[NET_ERR_MAX])
         return -1;
     }
     output_register(mq);
-    log_info(&b->log, "mqtt: publishing to %s:%u under %s/ as %s", mq->cfg.host, mq->cfg.port,
-             mq->cfg.prefix, mq->cfg.client_id);
+    log_info(&b->log, "mqtt: publishing to %s:%u under %s/ with MQTT %s as %s", mq->cfg.host,
+             mq->cfg.port, mq->cfg.prefix, mq->cfg.protocol == MQTT_V5 ? "5" : "3.1.1",
+             mq->cfg.client_id);
+    if (mq->cfg.protocol == MQTT_V311)
+        log_warn(&b->log, "mqtt: with MQTT 3.1.1 the bridge cannot refuse a large message "
+                 "before reading it: limit the broker's max_packet_size (see rapidbridge.json(5))");
     return 0;
 }
 
@@ -586,7 +637,7 @@ static void mqtt_link(struct bridge *b, unsigned robot_index, bool up)
     r->link_up = up;
     if (!session_up(&mq->s))
         return;
-    char topic[MQTT_TOPIC_MAX];
+    char topic[TOPIC_BUF];
     topic_of(mq, r->name, "link", topic);
     queue_push(mq, topic, up ? mq->up : mq->down, true);
     session_pump(&mq->s);

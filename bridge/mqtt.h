@@ -36,7 +36,13 @@
  * message), a retained command delivered at subscribe time is refused
  * (bad_request: it would run again at every reconnect), a payload over
  * 64 KiB is bad_request, bad JSON is bad_json, an unknown robot is
- * unknown_robot, a robot without mqtt_commands is forbidden.
+ * unknown_robot, a robot without mqtt_commands is forbidden. A message in
+ * a packet over MQTT_PACKET_MAX never arrives: with MQTT 5 the broker drops
+ * it unsent (mqtt_session.h), so it is neither read nor answered.
+ *
+ * Client id: mqtt.client_id, by default "rapidbridge-<host name>-<robot
+ * port>-<JSON port>" with the ports the listeners are bound to, unique per
+ * instance on a host.
  *
  * Stats: mqtt_stats adds {"connected", "published" (written to the socket,
  * or acknowledged for QoS 1/2), "dropped" (pushed out of the full queue,
@@ -66,7 +72,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* A command payload larger than this is refused (bad_request), unread. */
+/* A command payload larger than this is refused (bad_request); one too
+ * large for MQTT_PACKET_MAX is not delivered at all (MQTT 5). */
 #define MQTT_CMD_MAX (64 * 1024)
 /* At shutdown: time allowed to hand over the queue and "offline". */
 #define MQTT_FLUSH_SECONDS 0.5

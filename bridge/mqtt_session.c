@@ -9,6 +9,7 @@
 #include "mqtt_session.h"
 
 #include <errno.h>
+#include <mqtt_protocol.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
         return;
     }
     s->state = MQTT_UP;
-    s->backoff = 0;
+    s->up_since = ev_now(s->b->loop);
     s->failing = false;
     log_info(&s->b->log, "mqtt: connected to %s:%u%s as %s", s->cfg->host, s->cfg->port,
              tls_kind(s), s->cfg->client_id);
@@ -120,6 +121,8 @@ static int configure(struct mqtt_session *s, char err[NET_ERR_MAX])
     mosquitto_message_callback_set(m, on_message);
     mosquitto_log_callback_set(m, on_log);
     mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION,
+                         c->protocol == MQTT_V5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_max_inflight_messages_set(m, MQTT_WINDOW);
     int rc = mosquitto_will_set(m, s->will_topic, (int)strlen(MQTT_WILL_PAYLOAD), MQTT_WILL_PAYLOAD,
                                 c->qos, true);
@@ -194,8 +197,15 @@ static void sync_io(struct mqtt_session *s)
 
 static void describe_loss(const struct mqtt_session *s, char *out, size_t n)
 {
-    if (s->refused)
-        snprintf(out, n, "refused: %s", mosquitto_connack_string(s->refused));
+    bool v5 = s->cfg->protocol == MQTT_V5;
+    if (s->refused == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION && v5)
+        snprintf(out, n, "refused: the broker does not speak MQTT 5; see mqtt.protocol");
+    else if (s->refused)
+        snprintf(out, n, "refused: %s", v5 ? mosquitto_reason_string(s->refused)
+                                           : mosquitto_connack_string(s->refused));
+    else if (v5 && s->lost_rc >= MQTT_RC_UNSPECIFIED)
+        /* a DISCONNECT from the broker: its reason code */
+        snprintf(out, n, "the broker disconnected: %s", mosquitto_reason_string(s->lost_rc));
     else if (s->lost_rc == MOSQ_ERR_ERRNO && s->lost_errno)
         snprintf(out, n, "%s", strerror(s->lost_errno));
     else if (s->lost_rc)
@@ -220,9 +230,7 @@ static void fail(struct mqtt_session *s, const char *why)
     s->refused = s->lost_rc = s->lost_errno = 0;
     if (!was_up && !s->numeric)
         s->next_addr++;              /* the next address of the name, if any */
-    s->backoff = s->backoff > 0 ? s->backoff * 2 : MQTT_RETRY_MIN;
-    if (s->backoff > MQTT_RETRY_MAX)
-        s->backoff = MQTT_RETRY_MAX;
+    s->backoff = session_backoff(s->backoff, was_up ? ev_now(b->loop) - s->up_since : 0);
     if (was_up)
         log_warn(&b->log, "mqtt: connection to %s:%u lost (%s); reconnecting in %.1f s",
                  s->cfg->host, s->cfg->port, why, s->backoff);
@@ -396,6 +404,27 @@ static void lookup_start(struct mqtt_session *s)
 
 /* ---- connecting ----------------------------------------------------------- */
 
+/* MQTT 5 CONNECT properties: the largest packet the bridge takes.
+ * libmosquitto 2.0 has no non-blocking connect that takes properties
+ * (upstream issues 1835 and 2644). mosquitto_connect_bind_v5 keeps the
+ * properties in the client for every later connect before it checks its
+ * arguments: without a host it keeps them and returns MOSQ_ERR_INVAL,
+ * connecting nowhere, and mosquitto_connect_async then sends them (2.0.0 to
+ * 2.0.20 alike). e2e_mqtt's test_oversized_command fails should a release
+ * stop doing so. */
+static int set_connect_properties(struct mqtt_session *s)
+{
+    mosquitto_property *props = NULL;
+    int rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, MQTT_PACKET_MAX);
+    if (rc == MOSQ_ERR_SUCCESS) {
+        rc = mosquitto_connect_bind_v5(s->mosq, NULL, s->cfg->port, MQTT_KEEPALIVE, NULL, props);
+        if (rc == MOSQ_ERR_INVAL)
+            rc = MOSQ_ERR_SUCCESS;   /* the expected answer to the missing host */
+    }
+    mosquitto_property_free_all(&props);
+    return rc;
+}
+
 static void attempt(struct mqtt_session *s)
 {
     struct bridge *b = s->b;
@@ -419,7 +448,9 @@ static void attempt(struct mqtt_session *s)
     s->lost = false;
     errno = 0;
     s->in_lib = true;
-    int rc = mosquitto_connect_async(s->mosq, target, s->cfg->port, MQTT_KEEPALIVE);
+    int rc = s->cfg->protocol == MQTT_V5 ? set_connect_properties(s) : MOSQ_ERR_SUCCESS;
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_async(s->mosq, target, s->cfg->port, MQTT_KEEPALIVE);
     s->in_lib = false;
     if (rc != MOSQ_ERR_SUCCESS) {
         snprintf(err, sizeof err, "%s",
@@ -434,6 +465,13 @@ static void attempt(struct mqtt_session *s)
 }
 
 /* ---- public ---------------------------------------------------------------- */
+
+double session_backoff(double backoff, double up_for)
+{
+    if (up_for >= MQTT_STABLE || backoff <= 0)
+        return MQTT_RETRY_MIN;
+    return backoff * 2 < MQTT_RETRY_MAX ? backoff * 2 : MQTT_RETRY_MAX;
+}
 
 int session_open(struct mqtt_session *s, struct bridge *b, const struct mqtt_cfg *cfg,
                  const char *will_topic, struct mqtt_session_ops ops, void *ctx,

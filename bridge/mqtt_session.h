@@ -8,10 +8,20 @@
  *    getaddrinfo_a first (a name server that does not answer stalls nothing);
  *  - an attempt that fails, a CONNACK that does not come within
  *    MQTT_CONNECT_TIMEOUT and a connection that drops are all retried after a
- *    back-off of MQTT_RETRY_MIN doubling to MQTT_RETRY_MAX seconds, forever.
+ *    back-off of MQTT_RETRY_MIN doubling to MQTT_RETRY_MAX seconds, forever
+ *    (session_backoff: only a connection that stayed up MQTT_STABLE seconds
+ *    starts it again, so one the broker accepts and drops at once, as when
+ *    another client connects with our id, backs off too).
  * Every attempt starts from a fresh library state with a clean session, so
  * nothing stale is resent; the owner republishes its state from ops.up.
  * The last will is `will_topic` = "offline", retained.
+ *
+ * Incoming size: with MQTT 5 (cfg->protocol, the default) the CONNECT says
+ * the largest packet the bridge takes, MQTT_PACKET_MAX, and the broker drops
+ * larger messages instead of sending them (MQTT 5, 3.1.2.11.4), so they never
+ * reach memory here. libmosquitto 2.0 itself reads any packet whole, up to
+ * the protocol's 256 MiB: with MQTT 3.1.1 only the broker's own limit
+ * (mosquitto's max_packet_size) keeps large messages out.
  *
  * Flow control: at most MQTT_WINDOW publishes are inside the library at once
  * (QoS 0: until written to the socket; QoS 1 and 2: until acknowledged). The
@@ -40,6 +50,11 @@
 #define MQTT_CONNECT_TIMEOUT 10.0  /* s from connect to CONNACK */
 #define MQTT_RETRY_MIN 0.5         /* s before the first retry; doubles each failure */
 #define MQTT_RETRY_MAX 30.0        /* s at most between attempts */
+#define MQTT_STABLE 10.0           /* s up before a lost connection retries from MQTT_RETRY_MIN */
+/* The largest packet the broker may send (MQTT 5): a command of MQTT_CMD_MAX
+ * (mqtt.h) with its topic and properties fits; larger ones are dropped by
+ * the broker unseen. */
+#define MQTT_PACKET_MAX (128 * 1024)
 #define MQTT_TICK 1.0              /* s between keepalive checks */
 #define MQTT_RESOLVE_POLL 0.05     /* s between looks at a pending name lookup */
 #define MQTT_WINDOW 32             /* publishes inside the library at once */
@@ -73,6 +88,7 @@ struct mqtt_session {
     bool lost;                     /* set by the library's callbacks */
     int lost_rc, lost_errno, refused;
     double attempt_started, backoff;
+    double up_since;               /* loop time of the CONNACK, while MQTT_UP */
     bool failing;                  /* the last attempt failed: log the next ones quietly */
 
     ev_io io;
@@ -88,6 +104,12 @@ struct mqtt_session {
     uint64_t sent;                 /* publishes done (written, or acknowledged) */
     uint64_t abandoned;            /* publishes lost inside the library with a connection */
 };
+
+/* The wait before the next attempt when one ends: `backoff` is the wait
+ * before it (0 at first), `up_for` how long its connection was up (0 when it
+ * never was). MQTT_RETRY_MIN, then doubling up to MQTT_RETRY_MAX; back to
+ * MQTT_RETRY_MIN only after a connection that lasted MQTT_STABLE seconds. */
+double session_backoff(double backoff, double up_for);
 
 /* Set up and start connecting. -1 with a message only for settings that can
  * never work (unreadable TLS files, no memory); an unreachable broker is not

@@ -2,7 +2,11 @@
  * topics and payloads, retained state for a late subscriber, the rate cap,
  * the last will and the clean "offline", reconnection after a broker
  * restart, a stopped broker that must not disturb robots or JSON clients,
- * and commands over MQTT, allowed and refused.
+ * commands over MQTT, allowed and refused, and the hostile or careless
+ * neighbour: two bridges on one host with default client ids, two with one
+ * id (back-off), an oversized command (peak RSS), the longest prefix, the
+ * broker password from password_file, and MQTT 3.1.1 on request.
+ * RB_E2E_FILTER runs only the tests whose names match it (cmocka's pattern).
  *
  * Each test starts its own `mosquitto` (RB_MOSQUITTO, else
  * /usr/sbin/mosquitto and the like) on a free 127.0.0.1 port with a
@@ -10,6 +14,9 @@
  * driven synchronously (mosquitto_loop) between the harness's waits.
  */
 #include "harness.h"
+
+#include "config.h"             /* MQTT_PREFIX_MAX, MQTT_LEVEL_MAX */
+#include "mqtt_session.h"       /* MQTT_PACKET_MAX */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +50,12 @@
 #define STOP_MS 2500             /* how long the broker is stopped */
 #define SMALL_QUEUE 50           /* mqtt.queue_messages while it is */
 #define SLICE_MS 20
+#define TWO_BRIDGES_MS 30000     /* two bridges with default ids must stay connected this long */
+#define HUGE_CMD_BYTES (32u << 20) /* an oversized command: far over MQTT_CMD_MAX */
+#define HUGE_SEND_MS 20000       /* publishing it to the broker */
+#define RSS_GROWTH_MAX_KIB 2048  /* the daemon's peak RSS may grow this much for it */
+#define SAME_ID_MS 10000         /* two bridges given one client_id take turns for this long */
+#define SAME_ID_CONNECTS_MAX 12  /* connects of both together: backing off, about 8 */
 
 /* --- the broker ------------------------------------------------------------- */
 
@@ -50,6 +63,7 @@ struct broker {
     pid_t pid;
     uint16_t port;
     char conf[64];
+    char extra[256];            /* more configuration lines, set before broker_start */
 };
 
 /* The running broker, so that a failed test's teardown can stop it. The
@@ -104,10 +118,9 @@ static void broker_start(struct broker *br, uint16_t port)
         snprintf(br->conf, sizeof br->conf, "/tmp/rb-e2e-mqtt-XXXXXX");
         int fd = mkstemp(br->conf);
         assert_true(fd >= 0);
-        char text[256];
-        int n = snprintf(text, sizeof text,
-                         "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\n",
-                         br->port);
+        char text[512];
+        int n = snprintf(text, sizeof text, "listener %u 127.0.0.1\n%spersistence false\n%s",
+                         br->port, br->extra[0] ? "" : "allow_anonymous true\n", br->extra);
         assert_int_equal(write(fd, text, (size_t)n), n);
         close(fd);
         chmod(br->conf, 0644);   /* mosquitto may drop root for its own user */
@@ -169,9 +182,14 @@ static void broker_free(struct broker *br)
     memset(br, 0, sizeof *br);
 }
 
+/* The second daemon of test_two_bridges, so that a failed test's teardown
+ * can kill it too. */
+static void *second_bridge;
+
 static int mqtt_teardown(void **state)
 {
     daemon_teardown(state);
+    daemon_teardown(&second_bridge);
     broker_free(&the_broker);
     return 0;
 }
@@ -188,6 +206,7 @@ struct sub {
     struct mosquitto *m;
     struct daemon *d;
     bool subscribed;
+    int published;              /* publishes the broker took (QoS 1: PUBACK) */
     struct rx *rx;
     size_t n, cap;
 };
@@ -220,6 +239,13 @@ static void sub_on_subscribe(struct mosquitto *m, void *obj, int mid, int n, con
     ((struct sub *)obj)->subscribed = true;
 }
 
+static void sub_on_publish(struct mosquitto *m, void *obj, int mid)
+{
+    (void)m;
+    (void)mid;
+    ((struct sub *)obj)->published++;
+}
+
 /* Run the client (and drain the daemon's log) for ms. */
 static void sub_pump(struct sub *s, int ms)
 {
@@ -247,6 +273,7 @@ static struct sub *sub_open(struct daemon *d, uint16_t port, const char *pattern
     assert_non_null(s->m);
     mosquitto_message_callback_set(s->m, sub_on_message);
     mosquitto_subscribe_callback_set(s->m, sub_on_subscribe);
+    mosquitto_publish_callback_set(s->m, sub_on_publish);
     assert_int_equal(mosquitto_connect(s->m, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
     assert_int_equal(mosquitto_subscribe(s->m, NULL, pattern, 1), MOSQ_ERR_SUCCESS);
     long long deadline = mono_ms() + MQTT_WAIT_MS;
@@ -848,6 +875,286 @@ static void test_commands_not_subscribed(void **state)
     daemon_stop(state);
 }
 
+/* A broker that wants a user and password: the password comes from
+ * mqtt.password_file (first line, mode 0600), the bridge connects, and the
+ * password is nowhere in its log; a wrong one is refused and retried. */
+static void test_password_file(void **state)
+{
+    char users[] = "/tmp/rb-e2e-users-XXXXXX", pw[] = "/tmp/rb-e2e-pw-XXXXXX";
+    int fd = mkstemp(users);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "bridge:Pa55-w0rd\n", 17), 17);
+    close(fd);
+    /* mosquitto_passwd -U hashes the plain passwords in place */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "mosquitto_passwd -U %s", users);
+    assert_int_equal(system(cmd), 0);
+    chmod(users, 0644);     /* the broker may read it as its own user */
+    snprintf(the_broker.extra, sizeof the_broker.extra,
+             "allow_anonymous false\npassword_file %s\n", users);
+    broker_start(&the_broker, 0);
+    fd = mkstemp(pw);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "Pa55-w0rd\nnot this line\n", 24), 24);
+    close(fd);
+    chmod(pw, 0600);
+    char extra[256];
+    snprintf(extra, sizeof extra, "\"username\":\"bridge\",\"password_file\":\"%s\"", pw);
+    struct daemon *d = bridge_start(state, ROBOTS, extra);
+    if (!daemon_wait_log(d, "mqtt: connected to", MQTT_WAIT_MS)) {
+        daemon_print_log_tail(d);
+        fail_msg("the bridge did not connect with the password from %s", pw);
+    }
+    daemon_stop(state);
+    /* the wrong password: refused, said so, retried */
+    fd = open(pw, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "wrong\n", 6), 6);
+    close(fd);
+    d = bridge_start(state, ROBOTS, extra);
+    if (!daemon_wait_log(d, "mqtt: cannot connect to 127.0.0.1", MQTT_WAIT_MS)) {
+        daemon_print_log_tail(d);
+        fail_msg("a wrong password was not refused");
+    }
+    assert_true(daemon_log_has(d, "refused: "));
+    assert_false(daemon_log_has(d, "Pa55-w0rd"));
+    assert_false(daemon_log_has(d, "wrong\n"));
+    daemon_stop(state);
+    unlink(pw);
+    unlink(users);
+}
+
+/* "protocol": "3.1.1" for a broker without MQTT 5: it publishes as with 5
+ * and says at start that the broker must bound message sizes, since it
+ * cannot: a command over MQTT_PACKET_MAX does reach it (and is refused). */
+static void test_protocol_311(void **state)
+{
+    broker_start(&the_broker, 0);
+    struct daemon *d = bridge_start(state, "[{\"name\":\"rob1\",\"commands\":[\"PING\"],"
+                                           "\"mqtt_commands\":true}]",
+                                    "\"protocol\":\"3.1.1\"");
+    struct sub *s = sub_open(d, the_broker.port, "e2e/cell/#");
+    sub_wait(s, NULL, "e2e/cell/bridge/status", "online", MQTT_WAIT_MS);
+    trobot_hello(d, "rob1");
+    sub_wait(s, NULL, "e2e/cell/rob1/link", "up", MQTT_WAIT_MS);
+    assert_true(daemon_log_has(d, "with MQTT 3.1.1 as rb-e2e"));
+    assert_true(daemon_log_has(d, "limit the broker's max_packet_size"));
+    size_t big = 2 * MQTT_PACKET_MAX;
+    char *cmd = malloc(big);
+    assert_non_null(cmd);
+    memset(cmd, ' ', big);
+    cmd[0] = '{';
+    cmd[big - 1] = '}';
+    assert_int_equal(mosquitto_publish(s->m, NULL, "e2e/cell/rob1/cmd", (int)big, cmd, 1, false),
+                     MOSQ_ERR_SUCCESS);
+    free(cmd);
+    json_t *j = rx_json(sub_wait(s, NULL, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS));
+    assert_json_eq(j, "{\"class\":\"ERROR\",\"code\":\"bad_request\"}",
+                   (const char *const[]){"message", NULL});
+    json_decref(j);
+    sub_close(s);
+    daemon_stop(state);
+}
+
+/* How often the daemon's log has this text so far. */
+static unsigned log_count(struct daemon *d, const char *needle)
+{
+    daemon_pump(d);
+    unsigned n = 0;
+    for (const char *p = d->log; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Two bridges on one host with the same configuration apart from their
+ * listeners, and no client_id: their default ids differ, so neither takes
+ * the other's session. Each connects once and stays connected (before, both
+ * used "rapidbridge-<host>" and the broker dropped one at every connect). */
+static void test_two_bridges_default_id(void **state)
+{
+    broker_start(&the_broker, 0);
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"robots\":[{\"name\":\"rob1\"}],\"mqtt\":{\"host\":\"127.0.0.1\","
+             "\"port\":%u,\"prefix\":\"e2e/cell\"}}", the_broker.port);
+    struct daemon *a = daemon_start(state, text);
+    struct daemon *b = daemon_start(&second_bridge, text);
+    assert_true(daemon_wait_log(a, "mqtt: connected to", MQTT_WAIT_MS));
+    assert_true(daemon_wait_log(b, "mqtt: connected to", MQTT_WAIT_MS));
+    long long deadline = mono_ms() + TWO_BRIDGES_MS;
+    while (mono_ms() < deadline) {
+        daemon_sleep(a, 100);
+        daemon_pump(b);
+        if (log_count(a, "mqtt: connected to") > 1 || log_count(b, "mqtt: connected to") > 1)
+            break;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct daemon *d = i ? b : a;
+        unsigned connects = log_count(d, "mqtt: connected to");
+        unsigned losses = log_count(d, "mqtt: connection to");
+        if (connects != 1 || losses != 0) {
+            daemon_print_log_tail(d);
+            fail_msg("bridge %d connected %u times and lost the broker %u times in %d ms", i + 1,
+                     connects, losses, TWO_BRIDGES_MS);
+        }
+    }
+    /* the ids are "rapidbridge-<host>-<robot port>-<json port>" */
+    char id[64];
+    snprintf(id, sizeof id, "-%u-%u\n", a->robot_port, a->client_port);
+    assert_true(daemon_log_has(a, id));
+    snprintf(id, sizeof id, "-%u-%u\n", b->robot_port, b->client_port);
+    assert_true(daemon_log_has(b, id));
+    daemon_stop(&second_bridge);
+    daemon_stop(state);
+}
+
+/* Two bridges given the same client_id take the session from each other at
+ * every connect. A CONNACK followed by being dropped must not reset the
+ * back-off: both back off (0.5, 1, 2, 4 s ...) instead of reconnecting
+ * every 0.5 s: about 8 connects in 10 s rather than 40. */
+static void test_same_id_backs_off(void **state)
+{
+    broker_start(&the_broker, 0);
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"robots\":[{\"name\":\"rob1\"}],\"mqtt\":{\"host\":\"127.0.0.1\","
+             "\"port\":%u,\"prefix\":\"e2e/cell\",\"client_id\":\"rb-e2e-twice\"}}",
+             the_broker.port);
+    struct daemon *a = daemon_start(state, text);
+    struct daemon *b = daemon_start(&second_bridge, text);
+    long long deadline = mono_ms() + SAME_ID_MS;
+    while (mono_ms() < deadline) {
+        daemon_sleep(a, 100);
+        daemon_pump(b);
+    }
+    unsigned connects = log_count(a, "mqtt: connected to") + log_count(b, "mqtt: connected to");
+    print_message("%u connects in %d ms\n", connects, SAME_ID_MS);
+    if (connects > SAME_ID_CONNECTS_MAX) {
+        daemon_print_log_tail(a);
+        fail_msg("%u connects of two bridges with one id in %d ms, more than %d", connects,
+                 SAME_ID_MS, SAME_ID_CONNECTS_MAX);
+    }
+    assert_true(connects >= 3);              /* they did take turns */
+    daemon_stop(&second_bridge);
+    daemon_stop(state);
+}
+
+/* The peak resident memory of a process, in KiB (VmHWM). */
+static long peak_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    assert_true(kib > 0);
+    return kib;
+}
+
+/* A command far larger than MQTT_CMD_MAX never enters the daemon's memory:
+ * its CONNECT tells the broker the largest packet it takes (MQTT 5), so the
+ * broker drops it. The next command is answered as usual. */
+static void test_oversized_command(void **state)
+{
+    broker_start(&the_broker, 0);
+    struct daemon *d = bridge_start(state, "[{\"name\":\"rob1\",\"commands\":[\"PING\"],"
+                                           "\"mqtt_commands\":true}]", "\"qos\":1");
+    struct sub *s = sub_open(d, the_broker.port, "e2e/cell/rob1/ack");
+    assert_true(daemon_wait_log(d, "mqtt: connected to", MQTT_WAIT_MS));
+    size_t at = 0;
+    /* a first command, so that everything a command needs has been used */
+    sub_publish(s, "e2e/cell/rob1/cmd", "{\"type\":\"PING\",\"id\":1}", false);
+    sub_wait(s, &at, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS);
+    long before = peak_rss_kib(d->pid);
+
+    char *huge = malloc(HUGE_CMD_BYTES);
+    assert_non_null(huge);
+    memset(huge, ' ', HUGE_CMD_BYTES);
+    memcpy(huge, "{\"type\":\"PING\",\"id\":2,\"pad\":\"", 29);
+    memcpy(huge + HUGE_CMD_BYTES - 2, "\"}", 2);
+    int published = s->published;
+    assert_int_equal(mosquitto_publish(s->m, NULL, "e2e/cell/rob1/cmd", (int)HUGE_CMD_BYTES, huge,
+                                       1, false), MOSQ_ERR_SUCCESS);
+    free(huge);
+    long long deadline = mono_ms() + HUGE_SEND_MS;
+    while (s->published == published && mono_ms() < deadline)
+        sub_pump(s, SLICE_MS);
+    assert_true(s->published > published);
+    /* Commands on one topic are delivered in order: when this one is
+     * answered, the large one has been delivered or dropped. */
+    sub_publish(s, "e2e/cell/rob1/cmd", "{\"type\":\"PING\",\"id\":3}", false);
+    unsigned others = 0;
+    for (;;) {
+        json_t *j = rx_json(sub_wait(s, &at, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS));
+        json_t *id = json_object_get(j, "id");
+        bool last = json_is_integer(id) && json_integer_value(id) == 3;
+        json_decref(j);
+        if (last)
+            break;
+        others++;
+    }
+    long after = peak_rss_kib(d->pid);
+    print_message("peak RSS %ld KiB before, %ld KiB after a %u-byte command; %u other answer(s)\n",
+                  before, after, HUGE_CMD_BYTES, others);
+    assert_true(after - before <= RSS_GROWTH_MAX_KIB);
+    assert_int_equal(others, 0);             /* the large one never reached the bridge */
+    sub_close(s);
+    daemon_stop(state);
+}
+
+/* The longest prefix the configuration takes: every topic is whole, the
+ * ack of a command on the longest robot level answered comes on exactly
+ * <prefix>/<level>/ack. */
+static void test_long_prefix(void **state)
+{
+    broker_start(&the_broker, 0);
+    char prefix[MQTT_PREFIX_MAX + 1], level[MQTT_LEVEL_MAX + 1];
+    for (size_t i = 0; i < MQTT_PREFIX_MAX; i++)
+        prefix[i] = i % 16 == 15 ? '/' : (char)('a' + i % 26);
+    prefix[MQTT_PREFIX_MAX] = '\0';
+    if (prefix[MQTT_PREFIX_MAX - 1] == '/')
+        prefix[MQTT_PREFIX_MAX - 1] = 'z';
+    memset(level, 'r', MQTT_LEVEL_MAX);
+    level[MQTT_LEVEL_MAX] = '\0';
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"robots\":[{\"name\":\"rob1\",\"commands\":[\"PING\"],\"mqtt_commands\":true}],"
+             "\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,\"prefix\":\"%s\"}}",
+             the_broker.port, prefix);
+    struct daemon *d = daemon_start(state, text);
+    struct sub *s = sub_open(d, the_broker.port, "#");
+    char topic[1024];
+    snprintf(topic, sizeof topic, "%s/bridge/status", prefix);
+    sub_wait(s, NULL, topic, "online", MQTT_WAIT_MS);
+    snprintf(topic, sizeof topic, "%s/rob1/link", prefix);
+    sub_wait(s, NULL, topic, "down", MQTT_WAIT_MS);
+    snprintf(topic, sizeof topic, "%s/%s/cmd", prefix, level);
+    sub_publish(s, topic, "{\"type\":\"PING\",\"id\":1}", false);
+    snprintf(topic, sizeof topic, "%s/%s/ack", prefix, level);
+    json_t *j = rx_json(sub_wait(s, NULL, topic, NULL, MQTT_WAIT_MS));
+    assert_json_eq(j, "{\"class\":\"ERROR\",\"id\":1,\"code\":\"unknown_robot\"}",
+                   (const char *const[]){"message", NULL});
+    json_decref(j);
+    snprintf(topic, sizeof topic, "%s/rob1/cmd", prefix);
+    sub_publish(s, topic, "{\"type\":\"PING\",\"id\":2}", false);
+    snprintf(topic, sizeof topic, "%s/rob1/ack", prefix);
+    j = rx_json(sub_wait(s, NULL, topic, NULL, MQTT_WAIT_MS));
+    assert_json_eq(j, "{\"class\":\"ERROR\",\"id\":2,\"code\":\"robot_offline\"}",
+                   (const char *const[]){"message", NULL});
+    json_decref(j);
+    /* every message went to a topic under the prefix */
+    for (size_t i = 0; i < s->n; i++)
+        if (strncmp(s->rx[i].topic, prefix, MQTT_PREFIX_MAX) != 0
+            || s->rx[i].topic[MQTT_PREFIX_MAX] != '/')
+            fail_msg("a message on %s", s->rx[i].topic);
+    sub_close(s);
+    daemon_stop(state);
+}
+
 int main(void)
 {
     mosquitto_lib_init();
@@ -862,7 +1169,16 @@ int main(void)
         cmocka_unit_test_teardown(test_commands, mqtt_teardown),
         cmocka_unit_test_teardown(test_commands_not_subscribed, mqtt_teardown),
         cmocka_unit_test_teardown(test_reload_removes_robot, mqtt_teardown),
+        cmocka_unit_test_teardown(test_long_prefix, mqtt_teardown),
+        cmocka_unit_test_teardown(test_oversized_command, mqtt_teardown),
+        cmocka_unit_test_teardown(test_two_bridges_default_id, mqtt_teardown),
+        cmocka_unit_test_teardown(test_same_id_backs_off, mqtt_teardown),
+        cmocka_unit_test_teardown(test_password_file, mqtt_teardown),
+        cmocka_unit_test_teardown(test_protocol_311, mqtt_teardown),
     };
+    const char *only = getenv("RB_E2E_FILTER");    /* e.g. test_password_file, or test_two* */
+    if (only && *only)
+        cmocka_set_test_filter(only);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     mosquitto_lib_cleanup();
     return rc;

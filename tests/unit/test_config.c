@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -161,6 +162,22 @@ static const struct error_case error_cases[] = {
       "t.json:1:36: mqtt.username must be a string" },
     { "mqtt password without username", "{\"mqtt\": {\"host\": \"b\", \"password\": \"pw\"}}",
       "t.json:1:36: mqtt.password needs mqtt.username" },
+    { "mqtt password and password_file",
+      "{\"mqtt\": {\"host\": \"b\", \"username\": \"u\", \"password\": \"p\", \"password_file\": \"/x\"}}",
+      "t.json:1:75: mqtt.password and mqtt.password_file exclude each other" },
+    { "mqtt password_file without username",
+      "{\"mqtt\": {\"host\": \"b\", \"password_file\": \"/x\"}}",
+      "t.json:1:41: mqtt.password_file needs mqtt.username" },
+    { "mqtt password_file missing",
+      "{\"mqtt\": {\"host\": \"b\", \"username\": \"u\", \"password_file\": \"/nonexistent/pw\"}}",
+      "t.json:1:58: mqtt.password_file /nonexistent/pw: No such file or directory" },
+    { "mqtt password_file a directory",
+      "{\"mqtt\": {\"host\": \"b\", \"username\": \"u\", \"password_file\": \"/\"}}",
+      "t.json:1:58: mqtt.password_file / is not a regular file" },
+    { "mqtt protocol a number", "{\"mqtt\": {\"host\": \"b\", \"protocol\": 5}}",
+      "t.json:1:36: mqtt.protocol must be \"5\" or \"3.1.1\"" },
+    { "mqtt protocol unknown", "{\"mqtt\": {\"host\": \"b\", \"protocol\": \"3.1\"}}",
+      "t.json:1:36: mqtt.protocol must be \"5\" or \"3.1.1\"" },
     { "mqtt cert without key",
       "{\"mqtt\": {\"host\": \"b\", \"ca\": \"ca.pem\", \"cert\": \"c.pem\"}}",
       "t.json:1:48: mqtt.cert and mqtt.key go together" },
@@ -398,8 +415,9 @@ static void test_mqtt_defaults(void **state)
     assert_int_equal(m->qos, 0);
     assert_string_equal(m->prefix, DEFAULT_MQTT_PREFIX);
     assert_int_equal(m->queue_messages, DEFAULT_MQTT_QUEUE);
-    assert_memory_equal(m->client_id, DEFAULT_MQTT_ID_PREFIX, strlen(DEFAULT_MQTT_ID_PREFIX));
-    assert_true(strlen(m->client_id) > strlen(DEFAULT_MQTT_ID_PREFIX));
+    assert_string_equal(m->client_id, "");      /* made by mqtt_open from the bound ports */
+    assert_int_equal(m->protocol, MQTT_V5);
+    assert_string_equal(m->password_file, "");
     assert_false(m->has_username);
     assert_false(m->has_password);
     assert_string_equal(m->ca, "");
@@ -498,6 +516,115 @@ static void test_mqtt_lengths(void **state)
             }
             config_free(&cfg);
         }
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* The longest prefix leaves room for the longest robot level and type, so
+ * every topic fits MQTT_TOPIC_MAX; one byte more is refused, saying why. */
+static void test_mqtt_prefix_fits_topics(void **state)
+{
+    (void)state;
+    assert_true(MQTT_PREFIX_MAX + 1 + MQTT_LEVEL_MAX + 1 + MQTT_LEAF_MAX <= MQTT_TOPIC_MAX);
+    assert_true(MQTT_PREFIX_MAX + 1 + MQTT_LEVEL_MAX + 4 <= MQTT_TOPIC_MAX);   /* "/ack" */
+    for (size_t len = MQTT_PREFIX_MAX; len <= MQTT_PREFIX_MAX + 1; len++) {
+        char prefix[MQTT_PREFIX_MAX + 2], text[512];
+        memset(prefix, 'p', len);
+        prefix[len] = '\0';
+        snprintf(text, sizeof text, "{\"mqtt\": {\"host\": \"b\", \"prefix\": \"%s\"}}", prefix);
+        struct config cfg;
+        char err[CONFIG_ERR_MAX] = "";
+        int rc = config_load_text(&cfg, "t.json", text, strlen(text), err);
+        if (len == MQTT_PREFIX_MAX) {
+            if (rc != 0)
+                fail_msg("%s", err);
+            assert_string_equal(cfg.mqtt.prefix, prefix);
+        } else {
+            assert_int_equal(rc, -1);
+            char want[200];
+            snprintf(want, sizeof want, "t.json:1:34: mqtt.prefix is longer than %d bytes: with a "
+                     "robot level of up to %d", MQTT_PREFIX_MAX, MQTT_LEVEL_MAX);
+            if (strncmp(err, want, strlen(want)) != 0)
+                fail_msg("got \"%s\", want \"%s...\"", err, want);
+        }
+        config_free(&cfg);
+    }
+}
+
+/* A temporary file with this text and mode; its path in path. */
+static void temp_file(char path[64], const char *text, mode_t mode)
+{
+    snprintf(path, 64, "/tmp/rb-test-pw-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+/* password_file: the first line, without LF or CR LF, from a file others
+ * cannot read; every refusal names the file and never shows its text. */
+static void test_mqtt_password_file(void **state)
+{
+    (void)state;
+    char long_line[MQTT_USER_MAX + 8], longest[MQTT_USER_MAX + 8];
+    memset(long_line, 's', MQTT_USER_MAX + 1);
+    long_line[MQTT_USER_MAX + 1] = '\0';
+    memset(longest, 's', MQTT_USER_MAX);
+    strcpy(longest + MQTT_USER_MAX, "\r\n");
+    static const char secret[] = "s3cr3t pass";
+    const struct {
+        const char *name, *text;
+        mode_t mode;
+        const char *password;     /* NULL: refused with... */
+        const char *error;        /* ...this after "t.json:1:COL: mqtt.password_file PATH" */
+    } cases[] = {
+        { "first line, LF dropped", "s3cr3t pass\nsecond line\n", 0600, secret, NULL },
+        { "CR LF dropped", "s3cr3t pass\r\n", 0640, secret, NULL },
+        { "no newline at the end", "s3cr3t pass", 0400, secret, NULL },
+        { "longest line with CR LF", longest, 0600, NULL, NULL },
+        { "readable by others", "s3cr3t pass\n", 0644, NULL, " is open to others (mode 0644)" },
+        { "writable by others", "s3cr3t pass\n", 0602, NULL, " is open to others (mode 0602)" },
+        { "line too long", long_line, 0600, NULL, ": the first line is longer than 128 bytes" },
+        { "empty first line", "\ns3cr3t pass\n", 0600, NULL, ": the first line is empty" },
+        { "empty file", "", 0600, NULL, ": the first line is empty" },
+    };
+    int failures = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[64], text[256];
+        temp_file(path, cases[i].text, cases[i].mode);
+        snprintf(text, sizeof text, "{\"mqtt\": {\"host\": \"b\", \"username\": \"u\", "
+                 "\"password_file\": \"%s\"}}", path);
+        struct config cfg;
+        char err[CONFIG_ERR_MAX] = "";
+        int rc = config_load_text(&cfg, "t.json", text, strlen(text), err);
+        bool refused = cases[i].error != NULL;
+        if (rc != (refused ? -1 : 0)) {
+            print_error("%s: rc %d (%s)\n", cases[i].name, rc, err);
+            failures++;
+        } else if (!refused) {
+            const char *want = cases[i].password;
+            char longest_pw[MQTT_USER_MAX + 1];
+            if (!want) {
+                memcpy(longest_pw, longest, MQTT_USER_MAX);
+                longest_pw[MQTT_USER_MAX] = '\0';
+                want = longest_pw;
+            }
+            if (!cfg.mqtt.has_password || strcmp(cfg.mqtt.password, want) != 0) {
+                print_error("%s: password \"%s\"\n", cases[i].name, cfg.mqtt.password);
+                failures++;
+            }
+        } else {
+            char want[200];
+            snprintf(want, sizeof want, "t.json:1:58: mqtt.password_file %s%s", path,
+                     cases[i].error);
+            if (strncmp(err, want, strlen(want)) != 0 || strstr(err, "s3cr3t")) {
+                print_error("%s: got \"%s\", want \"%s\"\n", cases[i].name, err, want);
+                failures++;
+            }
+        }
+        config_free(&cfg);
+        unlink(path);
     }
     assert_int_equal(failures, 0);
 }
@@ -684,6 +811,8 @@ int main(void)
         cmocka_unit_test(test_mqtt_defaults),
         cmocka_unit_test(test_mqtt_section),
         cmocka_unit_test(test_mqtt_lengths),
+        cmocka_unit_test(test_mqtt_prefix_fits_topics),
+        cmocka_unit_test(test_mqtt_password_file),
         cmocka_unit_test(test_peer_canonical),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_too_many_robots),

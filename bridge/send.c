@@ -32,7 +32,8 @@ void send_submit(struct bridge *b, const json_t *req, struct reply_to to)
         return;
     }
     const char *t = json_string_value(type);
-    if (!schema_find(b->cfg.schema, DIR_OUT, t, strlen(t))) {
+    const struct frame_def *d = schema_find(b->cfg.schema, DIR_OUT, t, strlen(t));
+    if (!d || d->from_bridge) {
         reply_error(to, id, "unknown_type", "\"%s\" is not a command type", t);
         return;
     }

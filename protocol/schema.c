@@ -50,6 +50,10 @@ static const struct frame_def builtin[] = {
     ROW("SPEED", DIR_OUT, true, 1, F_INT("percent", 1, 100)),
     ROW("CALL", DIR_OUT, true, 1, F_STR("proc", FIELD_IDENT, false)),
     ROW0("STOP", DIR_OUT, true),
+    /* The reason a HI was refused, sent just before the bridge closes the
+     * connection (refusal.h); no client may send it. */
+    { .type = "NO", .dir = DIR_OUT, .publish = true, .builtin = true, .from_bridge = true,
+      .nfields = 2, .fields = {F_INT("code", 1, 99), F_STR("text", FIELD_TEXT, false)} },
 };
 
 #define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])

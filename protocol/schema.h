@@ -52,6 +52,7 @@ struct frame_def {
     enum frame_dir dir;
     bool publish;               /* false for HB: keeps the link alive only */
     bool builtin;
+    bool from_bridge;           /* OUT, sent by the bridge itself (NO): never a client command */
     unsigned nfields;
     struct field_def fields[FIELD_DEFS_MAX];
 };

@@ -93,6 +93,7 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     if (b->robot_fd < 0)
         return -1;
     log_info(&b->log, "listening for robots on %s", bound);
+    snprintf(b->diag.robot_port, sizeof b->diag.robot_port, "%s", bound);
     b->json_fd = net_listen(&b->cfg.json_listen, bound, err);
     if (b->json_fd < 0)
         return -1;

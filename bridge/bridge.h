@@ -10,6 +10,7 @@
 #define RB_BRIDGE_H
 
 #include "config.h"
+#include "diag.h"
 #include "framer.h"
 #include "log.h"
 #include "net.h"
@@ -60,6 +61,7 @@ struct bridge {
     struct client *dirty;    /* clients with output to flush (singly linked) */
 
     struct bridge_stats stats;
+    struct diag diag;        /* refusals, unknown hellos, request errors */
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     int stopping;

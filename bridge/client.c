@@ -145,6 +145,9 @@ bool client_push(struct client *c, struct msg *m)
 
 void client_reply(struct client *c, const json_t *j)
 {
+    const char *cls = json_string_value(json_object_get(j, "class"));
+    if (cls && strcmp(cls, "ERROR") == 0)
+        diag_count_error(c->b, json_string_value(json_object_get(j, "code")));
     struct msg *m = msg_from_json(j, false);
     if (!m)
         return;

@@ -1,5 +1,6 @@
 #include "request.h"
 
+#include "diag.h"
 #include "mqtt.h"
 #include "render.h"
 #include "robot.h"
@@ -71,13 +72,28 @@ static void req_robots(struct client *c, const json_t *req, const json_t *id)
         }
         json_object_set_new(o, "frames_in", json_integer((json_int_t)r->frames_in));
         json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+        diag_robot_entry(r, o);
         json_array_append_new(list, o);
     }
-    if (j)
+    if (j) {
         json_object_set_new(j, "robots", list);
-    else
+        diag_robots_reply(b, j);
+    } else {
         json_decref(list);
+    }
     reply_send(c, j);
+}
+
+/* ,"age":SECONDS} closing a frame object of STATE: at most STATE_AGE_MAX
+ * bytes (the age is not negative and below 1e15 s). */
+#define STATE_AGE_MAX 32
+static int frame_age(char *p, double age)
+{
+    if (!(age >= 0))
+        age = 0;
+    if (age > 1e15)
+        age = 1e15;
+    return sprintf(p, ",\"age\":%.3f}", age);
 }
 
 /* The STATE reply is spliced from text: the stored FRAME lines go in as
@@ -92,6 +108,8 @@ static void req_state(struct client *c, const json_t *req, const json_t *id)
         return;
     json_object_set_new(head, "robot", json_string(r->cfg->name));
     json_object_set_new(head, "connected", json_boolean(r->link != NULL));
+    /* The frames below come from a link that is gone. */
+    json_object_set_new(head, "stale", json_boolean(r->link == NULL));
     char *head_text = json_dumps(head, RB_JSON_FLAGS);
     char *io_text = json_dumps(r->io, RB_JSON_FLAGS);
     json_decref(head);
@@ -102,7 +120,7 @@ static void req_state(struct client *c, const json_t *req, const json_t *id)
         len = strlen(head_text) + strlen(",\"frames\":{},\"io\":") + strlen(io_text);
         for (unsigned i = 0; (d = schema_at(s, i)) != NULL; i++)
             if (r->latest[i])
-                len += strlen(d->type) + 4 + r->latest[i]->len;
+                len += strlen(d->type) + 4 + r->latest[i]->len + STATE_AGE_MAX;
     }
     struct msg *m = len ? msg_alloc(len, false) : NULL;
     if (m) {
@@ -116,8 +134,10 @@ static void req_state(struct client *c, const json_t *req, const json_t *id)
             if (!r->latest[i])
                 continue;
             p += sprintf(p, "%s\"%s\":", sep, d->type);
-            memcpy(p, r->latest[i]->data, r->latest[i]->len - 1);
-            p += r->latest[i]->len - 1;
+            /* The FRAME text without its closing brace and LF, then its age. */
+            memcpy(p, r->latest[i]->data, r->latest[i]->len - 2);
+            p += r->latest[i]->len - 2;
+            p += frame_age(p, ev_now(c->b->loop) - r->latest_at[i]);
             sep = ",";
         }
         p += sprintf(p, "},\"io\":%s}", io_text);
@@ -156,6 +176,7 @@ static void req_stats(struct client *c, const json_t *req, const json_t *id)
     json_object_set_new(j, "disconnects", json_integer((json_int_t)b->stats.disconnects));
     json_object_set_new(j, "commands", json_integer((json_int_t)b->stats.commands));
     json_object_set_new(j, "errors", errors);
+    diag_stats(b, j);
     mqtt_stats(b, j);
     reply_send(c, j);
 }
@@ -247,6 +268,7 @@ void request_handle(struct client *c, const char *line, size_t len)
         i++;
     if (i == len)
         return;
+    diag_count_request(c->b);
     json_error_t e;
     json_t *req = json_loadb(line, len, JSON_DECODE_ANY, &e);
     if (!req) {

@@ -3,6 +3,7 @@
  * command, so its layout lives in one place. */
 #include "refusal.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,4 +61,46 @@ int refusal_encode(const struct schema *s, enum refusal code, const char *text,
     int n = command_encode(s, "NO", fields, 0, false, out, &err);
     json_decref(fields);
     return n;
+}
+
+/* The k-th comma-separated piece of line after the type (0 = seq); false
+ * when the line has fewer. */
+static bool piece(const char *line, size_t len, unsigned k, const char **at, size_t *n)
+{
+    const char *p = line, *end = line + len;
+    for (unsigned i = 0; i <= k; i++) {
+        p = memchr(p, ',', (size_t)(end - p));
+        if (!p)
+            return false;
+        p++;
+    }
+    const char *comma = memchr(p, ',', (size_t)(end - p));
+    *at = p;
+    *n = (size_t)((comma ? comma : end) - p);
+    return true;
+}
+
+/* Wire fields of the HI row (schema.c): 1 name, 2 proto. */
+#define HI_NAME_FIELD 1
+#define HI_PROTO_FIELD 2
+
+enum refusal refusal_of_bad_hello(const char *line, size_t len, const struct decode_error *de,
+                                  char name[IDENT_MAX + 1], char *detail, size_t detail_size)
+{
+    name[0] = '\0';
+    bool hello = len >= 3 && memcmp(line, "HI,", 3) == 0;
+    const char *at;
+    size_t n;
+    if (hello && piece(line, len, HI_NAME_FIELD, &at, &n) && ident_valid(at, n)) {
+        memcpy(name, at, n);
+        name[n] = '\0';
+    }
+    double version;
+    if (hello && de->err == FRAME_ERR_BAD_VALUE && de->field == HI_PROTO_FIELD &&
+        piece(line, len, HI_PROTO_FIELD, &at, &n) && rapid_number_parse(at, n, &version) == 0) {
+        snprintf(detail, detail_size, "%.*s", (int)(n < 16 ? n : 16), at);
+        return REFUSE_PROTO;
+    }
+    snprintf(detail, detail_size, "%s in field %u", frame_err_name(de->err), de->field);
+    return REFUSE_BAD_HELLO;
 }

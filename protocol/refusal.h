@@ -20,6 +20,7 @@
 #define RB_REFUSAL_H
 
 #include "command.h"
+#include "decode.h"
 #include "schema.h"
 
 #include <stddef.h>
@@ -47,5 +48,13 @@ void refusal_text_fit(enum refusal code, const char *text, char *out, size_t out
  * schema has no NO frame. */
 int refusal_encode(const struct schema *s, enum refusal code, const char *text,
                    char out[COMMAND_MAX + 1]);
+
+/* A first frame that did not decode (de from frame_decode): a HI with a
+ * protocol version the bridge does not speak is REFUSE_PROTO (detail: the
+ * version as sent), anything else REFUSE_BAD_HELLO (detail: the cause and
+ * field, "field_count in field 0"). name gets the name a HI gave when it is a
+ * RAPID identifier, else "". detail is cut to detail_size. */
+enum refusal refusal_of_bad_hello(const char *line, size_t len, const struct decode_error *de,
+                                  char name[IDENT_MAX + 1], char *detail, size_t detail_size);
 
 #endif

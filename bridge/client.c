@@ -99,6 +99,15 @@ static size_t soft_limit(const struct client *c)
     return c->b->cfg.limits.client_queue_bytes;
 }
 
+/* Has a client let more than the hard limit pile up unread? Only what is
+ * already queued counts, not the message at hand: a single reply larger than
+ * the limit (a big STATE) still reaches a client that reads. So the queue
+ * holds at most the hard limit plus one message. */
+static bool over_hard_limit(const struct client *c)
+{
+    return c->q_bytes > soft_limit(c) * CLIENT_HARD_FACTOR;
+}
+
 static bool queue_grow(struct client *c)
 {
     size_t cap = c->q_cap ? c->q_cap * 2 : CLIENT_QUEUE_MIN;
@@ -123,8 +132,7 @@ bool client_push(struct client *c, struct msg *m)
         c->b->stats.drops++;
         return false;
     }
-    if (c->q_bytes + m->len > soft_limit(c) * CLIENT_HARD_FACTOR ||
-        (c->q_count == c->q_cap && !queue_grow(c))) {
+    if (over_hard_limit(c) || (c->q_count == c->q_cap && !queue_grow(c))) {
         /* Replies piled up behind a client that does not read: cut it off.
          * The flush pass closes it, outside any iteration over clients. */
         log_warn(&c->b->log, "client %s: output queue over %zu bytes, disconnecting", c->peer,

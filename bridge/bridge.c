@@ -3,6 +3,7 @@
 #include "client.h"
 #include "hub.h"
 #include "mqtt.h"
+#include "record.h"
 #include "reload.h"
 #include "robot.h"
 
@@ -76,6 +77,7 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     struct bridge *b = w->data;
     log_info(&b->log, "SIGHUP: reloading the configuration");
     bridge_reload(b);
+    record_reopen(b);
 }
 
 int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])

@@ -60,6 +60,49 @@ static void test_no_frames(void **state)
     assert_int_equal(failures, 0);
 }
 
+struct hello_case {
+    const char *name;
+    const char *line;       /* a first frame that does not decode */
+    enum refusal want;
+    const char *robot;      /* the name taken from it */
+    const char *detail;
+};
+
+static const struct hello_case hello_cases[] = {
+    { "protocol 2", "HI,1,rob1,2,RW 6", REFUSE_PROTO, "rob1", "2" },
+    { "protocol 1.5", "HI,1,rob1,1.5", REFUSE_PROTO, "rob1", "1.5" },
+    { "protocol not a number", "HI,1,rob1,x", REFUSE_BAD_HELLO, "rob1", "bad_value in field 2" },
+    { "no protocol", "HI,1,rob1", REFUSE_BAD_HELLO, "rob1", "field_count in field 2" },
+    { "name not an identifier", "HI,1,9rob,1", REFUSE_BAD_HELLO, "", "bad_value in field 1" },
+    { "bad seq", "HI,x,rob1,1", REFUSE_BAD_HELLO, "rob1", "bad_value in field 0" },
+    { "not a HI at all", "JT,1,2", REFUSE_BAD_HELLO, "", "field_count in field*" },
+};
+
+static void test_bad_hello(void **state)
+{
+    (void)state;
+    struct schema *s = schema_new();
+    assert_non_null(s);
+    int failures = 0;
+    for (size_t i = 0; i < TU_LEN(hello_cases); i++) {
+        const struct hello_case *c = &hello_cases[i];
+        struct frame_values fv;
+        struct decode_error de;
+        int rc = frame_decode(s, DIR_IN, c->line, strlen(c->line), &fv, &de);
+        TU_CHECK(failures, c->name, rc < 0, "decodes");
+        if (rc == 0)
+            continue;
+        char name[IDENT_MAX + 1], detail[48];
+        enum refusal got = refusal_of_bad_hello(c->line, strlen(c->line), &de, name, detail,
+                                                sizeof detail);
+        TU_CHECK(failures, c->name, got == c->want, "code %d, want %d", (int)got, (int)c->want);
+        TU_CHECK(failures, c->name, tu_streq(name, c->robot), "name \"%s\"", name);
+        TU_CHECK(failures, c->name, tu_match(c->detail, detail), "detail \"%s\"", detail);
+    }
+    schema_free(s);
+    assert_int_equal(failures, 0);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -92,6 +135,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_frames),
+        cmocka_unit_test(test_bad_hello),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_no_row),
     };

@@ -370,6 +370,28 @@ static void test_unknown_hellos_bounded(void **state)
     daemon_stop(state);
 }
 
+/* robot-sim prints the NO it gets (stderr) and ends as on any close (--once). */
+static void test_sim_prints_no(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG);
+    const char *bin = getenv("RB_SIM");
+    if (!bin || *bin != '/')
+        fail_msg("RB_SIM must be set to the absolute path of robot-sim");
+    char cmd[512], out[CLI_OUT_MAX];
+    snprintf(cmd, sizeof cmd, "timeout 10 '%s' --connect 127.0.0.1:%u --name rob9 --once 2>&1",
+             bin, d->robot_port);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    expect_in(out, "refused by the bridge: NO 1: rapidbridge: robot name 'rob9' is not configured",
+              "robot-sim");
+    expect_in(out, "disconnected: closed by the bridge", "robot-sim");
+    daemon_stop(state);
+}
+
 /* --- doctor ----------------------------------------------------------------- */
 
 static void test_doctor(void **state)
@@ -434,21 +456,27 @@ static void test_doctor(void **state)
 
 static void test_doctor_unreachable(void **state)
 {
-    struct daemon *d = daemon_start(state, CONFIG);
-    uint16_t port = d->client_port;
-    /* A port nobody listens on: the daemon's own, once it is stopped. */
+    (void)state;
+    /* A port bound but not listening: nobody else can take it meanwhile,
+     * and a connect to it is refused. */
+    int hold = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    assert_int_equal(bind(hold, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(hold, (struct sockaddr *)&sa, &len), 0);
     char connect[32], out[CLI_OUT_MAX];
-    snprintf(connect, sizeof connect, "127.0.0.1:%u", port);
-    daemon_stop(state);
+    snprintf(connect, sizeof connect, "127.0.0.1:%u", ntohs(sa.sin_port));
     const char *bin = getenv("RB_CLI");
     assert_non_null(bin);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' doctor --connect %s 2>&1", bin, connect);
+    snprintf(cmd, sizeof cmd, "timeout 20 '%s' doctor --connect %s 2>&1", bin, connect);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     int status = pclose(p);
+    close(hold);
     assert_true(WIFEXITED(status));
     if (WEXITSTATUS(status) != 2)
         fail_msg("doctor exited %d, want 2:\n%s", WEXITSTATUS(status), out);
@@ -639,6 +667,7 @@ int main(void)
         cmocka_unit_test_teardown(test_refusals, daemon_teardown),
         cmocka_unit_test_teardown(test_refusal_busy, daemon_teardown),
         cmocka_unit_test_teardown(test_unknown_hellos_bounded, daemon_teardown),
+        cmocka_unit_test_teardown(test_sim_prints_no, daemon_teardown),
         cmocka_unit_test_teardown(test_doctor, daemon_teardown),
         cmocka_unit_test_teardown(test_doctor_unreachable, daemon_teardown),
         cmocka_unit_test_teardown(test_state_age_and_stale, daemon_teardown),

@@ -15,8 +15,8 @@
 
 /* The NO text (for the FlexPendant, at most 72 characters are kept) and the
  * hint (for ROBOTS and `rapidbridge-cli doctor`: the next step). */
-static void describe(const struct bridge *b, const struct refused_link *rl,
-                     const struct robot *r, char *no, size_t nosz, char *hint, size_t hintsz)
+static void describe(const struct refused_link *rl, const struct robot *r, char *no, size_t nosz,
+                     char *hint, size_t hintsz)
 {
     const char *name = rl->name ? rl->name : "?";
     const char *detail = rl->detail ? rl->detail : "?";
@@ -58,7 +58,6 @@ static void describe(const struct bridge *b, const struct refused_link *rl,
                  "connections and sends nothing", ROBOT_PENDING_MAX);
         return;
     }
-    (void)b;
     snprintf(no, nosz, "rapidbridge: refused");
     snprintf(hint, hintsz, "refused");
 }
@@ -87,7 +86,7 @@ void diag_refuse(struct bridge *b, const struct refused_link *rl)
     struct diag *d = &b->diag;
     struct robot *r = rl->name ? bridge_robot(b, rl->name) : NULL;
     char no_text[COMMAND_MAX + 1], hint[DIAG_HINT_MAX];
-    describe(b, rl, r, no_text, sizeof no_text, hint, sizeof hint);
+    describe(rl, r, no_text, sizeof no_text, hint, sizeof hint);
 
     char frame[COMMAND_MAX + 1];
     int n = refusal_encode(b->cfg.schema, rl->code, no_text, frame);

@@ -188,6 +188,9 @@ static void report_never(FILE *out, const json_t *robot, const json_t *robots,
     json_int_t connections = json_integer_value(json_object_get(port, "connections"));
     if (connections == 0) {
         say(out, "nothing has connected to port %s at all:", p);
+        if (strncmp(listen, "127.", 4) == 0 || strncmp(listen, "[::1]", 5) == 0)
+            say(out, "the bridge listens for robots on %s, this PC only: set robot_listen to "
+                     "\"0.0.0.0:%s\" or the cell network address (restart needed)", listen, p);
         say(out, "is the controller's rbBridgeIp this PC's address on the cell network, and "
                  "rbBridgePort %s?", p);
         say(out, "is RobotWare option 616-1 PC Interface installed, and the link task running?");

@@ -410,6 +410,7 @@ static void test_doctor(void **state)
     expect_in(out, port, "nothing connected");
     expect_in(out, "rbBridgeIp", "nothing connected");
     expect_in(out, "616-1 PC Interface", "nothing connected");
+    expect_in(out, "this PC only: set robot_listen", "nothing connected"); /* 127.0.0.1 here */
 
     /* rob2 linked: doctor rob2 is fine, doctor (all) is not, rob1 never linked */
     int fd = robot_hello(d, "rob2");

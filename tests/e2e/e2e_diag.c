@@ -355,7 +355,7 @@ static void test_unknown_hellos_bounded(void **state)
     struct daemon *d = daemon_start(state, CONFIG);
     struct client *q = client_connect(d);
     for (int i = 1; i <= 9; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "ghost%d", i);
         int fd = robot_hello(d, name);
         assert_true(fd_wait_closed(d, fd, WAIT_MS));

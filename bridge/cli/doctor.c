@@ -185,6 +185,11 @@ static void report_never(FILE *out, const json_t *robot, const json_t *robots,
             place);
         return;
     }
+    if (!port) {
+        say(out, "this bridge does not report connections to its robot port (an older release): "
+                 "its log says what came in");
+        return;
+    }
     json_int_t connections = json_integer_value(json_object_get(port, "connections"));
     if (connections == 0) {
         say(out, "nothing has connected to port %s at all:", p);

@@ -118,27 +118,33 @@ void diag_count_request(struct bridge *b)
     b->diag.requests++;
 }
 
+static struct diag_count *error_count(struct diag *d, const char *code)
+{
+    for (unsigned i = 0; i < d->nerrors; i++)
+        if (strcmp(d->errors[i].code, code) == 0)
+            return &d->errors[i];
+    return NULL;
+}
+
 void diag_count_error(struct bridge *b, const char *code)
 {
     struct diag *d = &b->diag;
     if (!code || strlen(code) >= DIAG_CODE_LEN)
         code = "other";
-    for (unsigned i = 0; i < d->nerrors; i++) {
-        if (strcmp(d->errors[i].code, code) == 0) {
-            d->errors[i].n++;
+    struct diag_count *c = error_count(d, code);
+    if (!c) {
+        /* A slot stays free for "other" until it has one: codes beyond the
+         * table are counted there. */
+        bool other = strcmp(code, "other") == 0 || error_count(d, "other");
+        if (d->nerrors >= DIAG_CODES_MAX - (other ? 0 : 1)) {
+            diag_count_error(b, "other");
             return;
         }
+        c = &d->errors[d->nerrors++];
+        snprintf(c->code, sizeof c->code, "%s", code);
+        c->n = 0;
     }
-    /* The last slot is kept for "other": codes beyond the table go there. */
-    bool other = strcmp(code, "other") == 0;
-    if (d->nerrors == DIAG_CODES_MAX || (d->nerrors == DIAG_CODES_MAX - 1 && !other)) {
-        if (!other)
-            diag_count_error(b, "other");
-        return;
-    }
-    struct diag_count *c = &d->errors[d->nerrors++];
-    snprintf(c->code, sizeof c->code, "%s", code);
-    c->n = 1;
+    c->n++;
 }
 
 void diag_robot_entry(const struct robot *r, json_t *entry)

@@ -325,7 +325,9 @@ static void test_refusals(void **state)
 /* Past 64 connections waiting for HI, the next one gets NO 7 at once. */
 static void test_refusal_busy(void **state)
 {
-    struct daemon *d = daemon_start(state, CONFIG);
+    /* The 64 must still be waiting when the 65th comes: a long hello_timeout. */
+    struct daemon *d = daemon_start(state, "{\"robots\":[{\"name\":\"rob2\"}],"
+                                           "\"limits\":{\"hello_timeout\":30}}");
     struct client *q = client_connect(d);
     int fds[PENDING_MAX + 1];
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(d->robot_port)};

@@ -226,6 +226,7 @@ install: all
 	$(INSTALL) -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
 	sed 's|@SBINDIR@|$(SBINDIR)|g' config/rapidbridge.service.in > "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
 	chmod 0644 "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
+	$(INSTALL) -D -m 0644 config/rapidbridge.logrotate "$(DESTDIR)/etc/logrotate.d/rapidbridge"
 	@if [ -e "$(DESTDIR)$(CONFDIR)/bridge.json" ]; then \
 	  echo "$(INSTALL) -m 0644 $(SHIPPED_CONF) $(DESTDIR)$(CONFDIR)/bridge.json.dist  # bridge.json exists: kept"; \
 	  $(INSTALL) -m 0644 $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json.dist"; \
@@ -240,7 +241,8 @@ uninstall:
 	rm -f "$(DESTDIR)$(SBINDIR)/rapidbridge" "$(DESTDIR)$(BINDIR)/rapidbridge-cli" \
 	  "$(DESTDIR)$(BINDIR)/robot-sim" "$(DESTDIR)$(MANDIR)/man8/$(notdir $(MAN8))" \
 	  "$(DESTDIR)$(MANDIR)/man5/$(notdir $(MAN5))" "$(DESTDIR)$(UNITDIR)/rapidbridge.service" \
-	  $(foreach f,$(notdir $(DOCS)),"$(DESTDIR)$(DOCDIR)/$(f)") "$(DESTDIR)$(CONFDIR)/bridge.json.dist"
+	  $(foreach f,$(notdir $(DOCS)),"$(DESTDIR)$(DOCDIR)/$(f)") "$(DESTDIR)$(CONFDIR)/bridge.json.dist" \
+	  "$(DESTDIR)/etc/logrotate.d/rapidbridge"
 	rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true
 	@if cmp -s $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json"; then \
 	  echo "rm -f $(DESTDIR)$(CONFDIR)/bridge.json"; rm -f "$(DESTDIR)$(CONFDIR)/bridge.json"; \

@@ -1,11 +1,11 @@
 /* admission.c - the queue-or-drop decisions (see admission.h). */
 #include "admission.h"
 
-enum admit client_admit(size_t queued, size_t len, bool stream, size_t soft)
+enum admit client_admit(size_t queued, bool stream, size_t soft)
 {
     if (stream && queued >= soft)
         return ADMIT_DROP;
-    if (queued + len > soft * CLIENT_HARD_FACTOR)
+    if (queued > soft * CLIENT_HARD_FACTOR)
         return ADMIT_CUT_OFF;
     return ADMIT_QUEUE;
 }

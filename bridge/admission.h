@@ -24,15 +24,18 @@ enum admit {
     ADMIT_CUT_OFF,      /* do not queue it; close the connection, counted as a disconnect */
 };
 
-/* One message of len bytes for a client whose queue holds `queued` unwritten
+/* One message for a client whose queue holds `queued` unwritten
  * bytes, soft limit `soft`:
  *  ADMIT_DROP     a stream message (FRAME, LINK) while queued >= soft;
  *                 replies are never dropped;
- *  ADMIT_CUT_OFF  any message that would take the queue past
+ *  ADMIT_CUT_OFF  any other message while the queue already holds more than
  *                 CLIENT_HARD_FACTOR x soft (a client that sends requests and
- *                 does not read the replies);
+ *                 does not read the replies); only what is queued counts, so
+ *                 one reply larger than the limit (a big STATE) still reaches
+ *                 a client that reads, and a queue holds at most the hard
+ *                 limit plus one message;
  *  ADMIT_QUEUE    otherwise. */
-enum admit client_admit(size_t queued, size_t len, bool stream, size_t soft);
+enum admit client_admit(size_t queued, bool stream, size_t soft);
 
 /* Is a DROPPED notice due to a client? True when it lost stream messages
  * (dropped > 0) and its queue has drained below half the soft limit; the

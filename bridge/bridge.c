@@ -4,6 +4,7 @@
 #include "hub.h"
 #include "mqtt.h"
 #include "notify.h"
+#include "record.h"
 #include "reload.h"
 #include "robot.h"
 
@@ -78,6 +79,7 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     log_info(&b->log, "SIGHUP: reloading the configuration");
     notify_reloading(b);
     int rc = bridge_reload(b);
+    record_reopen(b);
     notify_reloaded(b, rc == 0);
 }
 
@@ -103,6 +105,7 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     if (b->robot_fd < 0)
         return -1;
     log_info(&b->log, "listening for robots on %s", bound);
+    snprintf(b->diag.robot_port, sizeof b->diag.robot_port, "%s", bound);
     b->json_fd = net_listen(&b->cfg.json_listen, bound, err);
     if (b->json_fd < 0)
         return -1;

@@ -10,6 +10,7 @@
 #define RB_BRIDGE_H
 
 #include "config.h"
+#include "diag.h"
 #include "framer.h"
 #include "hub.h"
 #include "log.h"
@@ -65,6 +66,7 @@ struct bridge {
     struct hub_output watchers; /* the JSON clients' output (client.c) */
 
     struct bridge_stats stats;
+    struct diag diag;        /* refusals, unknown hellos, request errors */
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     struct notify notify;    /* sd_notify state; idle unless under systemd */

@@ -118,7 +118,7 @@ bool client_push(struct client *c, struct msg *m)
 {
     if (c->closing || c->doomed)
         return false;
-    enum admit verdict = client_admit(c->q_bytes, m->len, m->stream, soft_limit(c));
+    enum admit verdict = client_admit(c->q_bytes, m->stream, soft_limit(c));
     if (verdict == ADMIT_DROP) {
         c->dropped++;
         c->b->stats.drops++;
@@ -145,6 +145,9 @@ bool client_push(struct client *c, struct msg *m)
 
 void client_reply(struct client *c, const json_t *j)
 {
+    const char *cls = json_string_value(json_object_get(j, "class"));
+    if (cls && strcmp(cls, "ERROR") == 0)
+        diag_count_error(c->b, json_string_value(json_object_get(j, "code")));
     struct msg *m = msg_from_json(j, false);
     if (!m)
         return;

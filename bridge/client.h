@@ -13,8 +13,10 @@
  *    holds >= the soft limit (limits.client_queue_bytes); replies never are;
  *  - once the queue drains below half the soft limit, a {"class":"DROPPED",
  *    "count":N} reply tells the client how many it lost;
- *  - a queue above CLIENT_HARD_FACTOR x the soft limit (replies piling up
- *    behind a client that does not read) closes the connection.
+ *  - a queue already above CLIENT_HARD_FACTOR x the soft limit when the
+ *    next message comes (replies piling up behind a client that does not
+ *    read) closes the connection; the message itself does not count, so one
+ *    reply larger than the limit still reaches a client that reads.
  * A message is queued whole or not at all, so a client never sees half a line.
  *
  * A client that half-closes after its requests ("echo ... | nc") is not cut

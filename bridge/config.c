@@ -257,7 +257,8 @@ static int load_commands(const struct loader *ld, const json_t *v, const char *p
             return -1;
         char q[QUOTE_MAX + 4];
         size_t len = strlen(type);
-        if (!schema_find(ld->cfg->schema, DIR_OUT, type, len))
+        const struct frame_def *d = schema_find(ld->cfg->schema, DIR_OUT, type, len);
+        if (!d || d->from_bridge)
             return fail(ld, at, "%s \"%s\" is not a command type (built in: PING, SETDO, "
                         "SETREG, SPEED, CALL, STOP; or a frame with direction \"out\")",
                         at, quote(type, q));

@@ -1,5 +1,6 @@
 #include "request.h"
 
+#include "diag.h"
 #include "mqtt.h"
 #include "render.h"
 #include "robot.h"
@@ -72,12 +73,15 @@ static void req_robots(struct client *c, const json_t *req, const json_t *id)
         }
         json_object_set_new(o, "frames_in", json_integer((json_int_t)r->frames_in));
         json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+        diag_robot_entry(r, o);
         json_array_append_new(list, o);
     }
-    if (j)
+    if (j) {
         json_object_set_new(j, "robots", list);
-    else
+        diag_robots_reply(b, j);
+    } else {
         json_decref(list);
+    }
     reply_send(c, j);
 }
 
@@ -122,6 +126,19 @@ static void text_str(struct text_buf *t, const char *s)
     text_put(t, s, strlen(s));
 }
 
+/* ,"age":SECONDS} closing a frame object of STATE; the age is clamped to
+ * [0, 1e15] s so the text stays short. */
+static void text_age(struct text_buf *t, double age)
+{
+    if (!(age >= 0))
+        age = 0;
+    if (age > 1e15)
+        age = 1e15;
+    char num[48];
+    int n = snprintf(num, sizeof num, ",\"age\":%.3f}", age);
+    text_put(t, num, (size_t)n);
+}
+
 /* The STATE reply is spliced from text: the stored FRAME lines go in as
  * they were sent, never parsed or rendered again. */
 static void req_state(struct client *c, const json_t *req, const json_t *id)
@@ -134,6 +151,8 @@ static void req_state(struct client *c, const json_t *req, const json_t *id)
         return;
     json_object_set_new(head, "robot", json_string(r->cfg->name));
     json_object_set_new(head, "connected", json_boolean(r->link != NULL));
+    /* The frames below come from a link that is gone. */
+    json_object_set_new(head, "stale", json_boolean(r->link == NULL));
     char *head_text = json_dumps(head, RB_JSON_FLAGS);
     char *io_text = json_dumps(r->io, RB_JSON_FLAGS);
     json_decref(head);
@@ -150,7 +169,9 @@ static void req_state(struct client *c, const json_t *req, const json_t *id)
             text_str(&t, "\"");
             text_str(&t, d->type);
             text_str(&t, "\":");
-            text_put(&t, r->latest[i]->data, r->latest[i]->len - 1); /* without its LF */
+            /* The FRAME text without its closing brace and LF, then its age. */
+            text_put(&t, r->latest[i]->data, r->latest[i]->len - 2);
+            text_age(&t, ev_now(c->b->loop) - r->latest_at[i]);
             sep = ",";
         }
         text_str(&t, "},\"io\":");
@@ -192,6 +213,7 @@ static void req_stats(struct client *c, const json_t *req, const json_t *id)
     json_object_set_new(j, "disconnects", json_integer((json_int_t)b->stats.disconnects));
     json_object_set_new(j, "commands", json_integer((json_int_t)b->stats.commands));
     json_object_set_new(j, "errors", errors);
+    diag_stats(b, j);
     mqtt_stats(b, j);
     reply_send(c, j);
 }
@@ -283,6 +305,7 @@ void request_handle(struct client *c, const char *line, size_t len)
         i++;
     if (i == len)
         return;
+    diag_count_request(c->b);
     json_error_t e;
     json_t *req = json_loadb(line, len, JSON_DECODE_ANY, &e);
     if (!req) {

@@ -1,6 +1,7 @@
 #include "robot.h"
 
 #include "admission.h"
+#include "diag.h"
 #include "hub.h"
 #include "render.h"
 
@@ -232,9 +233,11 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         char peer[ADDR_TEXT_MAX];
         net_format(&sa, true, peer);
+        b->diag.connections++;
         if (b->npending >= ROBOT_PENDING_MAX) {
             log_warn(&b->log, "robot connection from %s refused: %d connections already wait for HI",
                      peer, ROBOT_PENDING_MAX);
+            diag_refuse(b, &(struct refused_link){fd, peer, REFUSE_BUSY, NULL, NULL});
             close(fd);
             continue;
         }
@@ -305,6 +308,9 @@ static void link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     } else {
         log_warn(&l->b->log, "robot connection from %s: no HI within %.1f s, closing", l->peer,
                  l->b->cfg.limits.hello_timeout);
+        char secs[16];
+        snprintf(secs, sizeof secs, "%.1f", l->b->cfg.limits.hello_timeout);
+        diag_refuse(l->b, &(struct refused_link){l->fd, l->peer, REFUSE_HELLO_TIMEOUT, NULL, secs});
         link_close(l, NULL);
     }
 }
@@ -382,6 +388,8 @@ static int link_error(void *ctx, enum frame_err err)
     l->b->stats.errors[err]++;
     log_warn(&l->b->log, "robot connection from %s: bad first frame (%s), closing", l->peer,
              frame_err_name(err));
+    diag_refuse(l->b, &(struct refused_link){l->fd, l->peer, REFUSE_BAD_HELLO, NULL,
+                                             frame_err_name(err)});
     link_close(l, NULL);
     return 1;
 }
@@ -395,6 +403,9 @@ static int link_hello(struct link *l, const char *line, size_t len)
         b->stats.errors[de.err]++;
         log_warn(&b->log, "robot connection from %s: bad first frame (%s), closing", l->peer,
                  frame_err_name(de.err));
+        char said[IDENT_MAX + 1], detail[48];
+        enum refusal why = refusal_of_bad_hello(line, len, &de, said, detail, sizeof detail);
+        diag_refuse(b, &(struct refused_link){l->fd, l->peer, why, said[0] ? said : NULL, detail});
         link_close(l, NULL);
         return 1;
     }
@@ -402,6 +413,8 @@ static int link_hello(struct link *l, const char *line, size_t len)
         b->stats.errors[FRAME_ERR_BEFORE_HELLO]++;
         log_warn(&b->log, "robot connection from %s: sent %s before HI, closing", l->peer,
                  fv.def->type);
+        diag_refuse(b, &(struct refused_link){l->fd, l->peer, REFUSE_NOT_HELLO, NULL,
+                                              fv.def->type});
         link_close(l, NULL);
         return 1;
     }
@@ -411,12 +424,14 @@ static int link_hello(struct link *l, const char *line, size_t len)
     if (!r) {
         log_warn(&b->log, "robot connection from %s: HI names %s, which is not configured; closing",
                  l->peer, name);
+        diag_refuse(b, &(struct refused_link){l->fd, l->peer, REFUSE_UNKNOWN_NAME, name, NULL});
         link_close(l, NULL);
         return 1;
     }
     if (r->cfg->has_peer && !net_peer_matches(&l->sa, r->cfg->peer)) {
         log_warn(&b->log, "robot connection from %s: %s may only connect from %s; closing", l->peer,
                  name, r->cfg->peer);
+        diag_refuse(b, &(struct refused_link){l->fd, l->peer, REFUSE_PEER, name, r->cfg->peer});
         link_close(l, NULL);
         return 1;
     }
@@ -506,6 +521,7 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
     msg_unref(r->latest[ti]);
     r->latest[ti] = msg_ref(m);
+    r->latest_at[ti] = now;
     hub_publish_frame(b, r->index, ti, m);
     msg_unref(m);
 }

@@ -81,6 +81,8 @@ struct robot {
     uint64_t errors_unlogged;
     double last_err_log;
     struct msg **latest;        /* per schema index, the FRAME text sent; a reference each */
+    double latest_at[FRAME_TYPES_MAX]; /* per schema index, when latest arrived (Unix time) */
+    struct diag_refused last_refused;  /* the latest refused HI that named this robot */
     json_t *io;                 /* name -> value, owned */
 
     uint32_t next_seq;

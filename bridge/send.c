@@ -33,7 +33,7 @@ void send_submit(struct bridge *b, const json_t *req, struct reply_to to)
     }
     const char *t = json_string_value(type);
     const struct frame_def *def = schema_find(b->cfg.schema, DIR_OUT, t, strlen(t));
-    if (!def) {
+    if (!def || def->from_bridge) {
         reply_error(to, id, "unknown_type", "\"%s\" is not a command type", t);
         return;
     }

@@ -54,6 +54,11 @@ static const struct frame_def builtin[] = {
     /* STOP must never wait behind a CALL that runs for seconds (PROTOCOL.md 8.9). */
     { .type = "STOP", .dir = DIR_OUT, .role = ROLE_COMMAND, .urgent = true, .publish = true,
       .builtin = true },
+    /* The reason a HI was refused, sent just before the bridge closes the
+     * connection (refusal.h); no client may send it. */
+    { .type = "NO", .dir = DIR_OUT, .role = ROLE_REFUSAL, .publish = true, .builtin = true,
+      .from_bridge = true, .nfields = 2,
+      .fields = {F_INT("code", 1, 99), F_STR("text", FIELD_TEXT, false)} },
 };
 
 #define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])

@@ -46,6 +46,7 @@ enum frame_role {
     ROLE_ACK,        /* in: answers the command in flight with its seq (AK) */
     ROLE_IO,         /* in: one entry of the robot's I/O map (IO) */
     ROLE_COMMAND,    /* out: a command a client may send */
+    ROLE_REFUSAL,    /* out: why the bridge refuses a HI (NO); sent by the bridge only */
 };
 
 struct field_def {
@@ -66,6 +67,7 @@ struct frame_def {
     bool urgent;                /* out: skips the command queue (STOP) */
     bool publish;               /* false for HB: keeps the link alive only */
     bool builtin;
+    bool from_bridge;           /* OUT, sent by the bridge itself (NO): never a client command */
     unsigned nfields;
     struct field_def fields[FIELD_DEFS_MAX];
 };

@@ -16,6 +16,7 @@ const char cli_usage[] =
 "  rapidbridge-cli [OPTIONS] version          the bridge's release and protocol\n"
 "  rapidbridge-cli [OPTIONS] send ROBOT TYPE [NAME=VALUE | NAME:=JSON]...\n"
 "                                             send a command, print the ACK\n"
+"  rapidbridge-cli [OPTIONS] doctor [ROBOT]   why a robot does not link, and what to do\n"
 "\n"
 "Options:\n"
 "      --connect HOST:PORT  the bridge's client port (default " CLI_DEFAULT_CONNECT ",\n"
@@ -27,6 +28,9 @@ const char cli_usage[] =
 "      --id X               request id, echoed in the reply (JSON if X parses\n"
 "                           as JSON, else a string)\n"
 "      --timeout SECONDS    wait this long for a reply (default 10, send 15)\n"
+"  -c, --config FILE        doctor: the bridge's configuration, to name the key\n"
+"                           to change (default /etc/rapidbridge/bridge.json\n"
+"                           when readable)\n"
 "  -h, --help               this text\n"
 "\n"
 "send: NAME=VALUE sends VALUE as a JSON number when it looks like one, else as\n"
@@ -36,9 +40,10 @@ const char cli_usage[] =
 "watch prints one line per message; stop it with Ctrl-C. One-shot commands\n"
 "print the reply as indented JSON (--json: the raw line).\n"
 "\n"
-"Exit status: 0 success (send: ACK with status OK; watch: stopped by Ctrl-C),\n"
-"1 the bridge answered ERROR or the ACK status is not OK, or the bridge ended\n"
-"the watch; 2 usage error, cannot connect, no banner, no reply in time or the\n"
+"Exit status: 0 success (send: ACK with status OK; watch: stopped by Ctrl-C;\n"
+"doctor: every robot, or ROBOT, is linked), 1 the bridge answered ERROR or the\n"
+"ACK status is not OK, or the bridge ended the watch (doctor: something is\n"
+"wrong); 2 usage error, cannot connect, no banner, no reply in time or the\n"
 "connection lost before the reply; 130 interrupted while waiting for a reply.\n";
 
 /* The commands: name, the one they select, how many words follow them. */
@@ -54,6 +59,7 @@ static const struct {
     { "stats",   CLI_STATS,   0, 0, "stats" },
     { "version", CLI_VERSION, 0, 0, "version" },
     { "send",    CLI_SEND,    2, 2 + CLI_FIELDS_MAX, "send ROBOT TYPE [NAME=VALUE]..." },
+    { "doctor",  CLI_DOCTOR,  0, 1, "doctor [ROBOT]" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -68,6 +74,7 @@ static const struct option long_options[] = {
     { "type",    required_argument, NULL, 't' },
     { "id",      required_argument, NULL, OPT_ID },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "config",  required_argument, NULL, 'c' },
     { "help",    no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -113,7 +120,7 @@ static int parse_options(int argc, char **argv, struct cli_args *a,
     optind = 0;     /* glibc: full re-initialisation */
     opterr = 0;     /* our own messages */
     for (;;) {
-        int c = getopt_long(argc, argv, "-:jr:t:h", long_options, NULL);
+        int c = getopt_long(argc, argv, "-:jr:t:hc:", long_options, NULL);
         if (c == -1)
             break;
         switch (c) {
@@ -126,6 +133,7 @@ static int parse_options(int argc, char **argv, struct cli_args *a,
         case 'j': a->json = true; break;
         case 'h': a->help = true; break;
         case OPT_ID: a->id = optarg; break;
+        case 'c': a->config = optarg; break;
         case 'r':
             if (add_filter(a->robots, &a->nrobots, optarg, "--robot", err, errlen) != 0)
                 return -1;
@@ -195,7 +203,9 @@ int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t 
     a->cmd = commands[k].cmd;
     if (a->cmd != CLI_WATCH && (a->nrobots > 0 || a->ntypes > 0))
         return fail(err, errlen, "--robot and --type apply to watch only", NULL);
-    if (a->cmd == CLI_STATE || a->cmd == CLI_SEND)
+    if (a->config && a->cmd != CLI_DOCTOR)
+        return fail(err, errlen, "-c applies to doctor only", NULL);
+    if (a->cmd == CLI_STATE || a->cmd == CLI_SEND || (a->cmd == CLI_DOCTOR && nargs == 1))
         a->robot = pos[1];
     if (a->cmd == CLI_SEND) {
         a->type = pos[2];

@@ -8,6 +8,7 @@
  */
 #include "args.h"
 #include "conn.h"
+#include "doctor.h"
 #include "request.h"
 #include "show.h"
 
@@ -297,6 +298,8 @@ static int run(struct session *s, const json_t *req)
     int status = read_banner(s);
     if (status != GO_ON)
         return status;
+    if (s->a->cmd == CLI_DOCTOR)
+        return doctor_run(&s->conn, s->a->robot, s->a->config, s->timeout_s);
     return s->a->cmd == CLI_WATCH ? run_watch(s, req) : run_oneshot(s, req);
 }
 

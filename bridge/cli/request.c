@@ -133,6 +133,7 @@ static int add_command_members(json_t *req, const struct cli_args *a, char *err,
     case CLI_ROBOTS:
     case CLI_STATS:
     case CLI_VERSION:
+    case CLI_DOCTOR:
         return 0;
     }
     return 0;

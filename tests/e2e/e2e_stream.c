@@ -324,7 +324,7 @@ static void test_state_reply(void **state)
 
     json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":\"s0\"}", "STATE", NULL);
     assert_json_eq(s, "{\"class\":\"STATE\",\"id\":\"s0\",\"robot\":\"rob1\",\"connected\":false,"
-                      "\"frames\":{},\"io\":{}}",
+                      "\"stale\":true,\"frames\":{},\"io\":{}}",
                    NULL);
     json_decref(s);
 
@@ -335,17 +335,25 @@ static void test_state_reply(void **state)
     json_t *io = tclient_wait_frame(w, "IO", 7, HARNESS_RECV_MS, NULL);
 
     s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\",\"id\":3}", "STATE", NULL);
-    assert_json_has(s, "{\"class\":\"STATE\",\"id\":3,\"robot\":\"rob1\",\"connected\":true}");
+    assert_json_has(s, "{\"class\":\"STATE\",\"id\":3,\"robot\":\"rob1\",\"connected\":true,"
+                       "\"stale\":false}");
     json_t *frames = json_object_get(s, "frames");
     assert_true(json_is_object(frames));
+    /* Each frame is the FRAME that was streamed, plus its age. */
+    const char *k;
+    json_t *v;
+    json_object_foreach(frames, k, v)
+    {
+        json_t *age = json_object_get(v, "age");
+        assert_true(json_is_real(age) && json_real_value(age) >= 0 && json_real_value(age) < 60);
+        json_object_del(v, "age");
+    }
     assert_true(json_equal(json_object_get(frames, "JT"), jt));
     assert_true(json_equal(json_object_get(frames, "IO"), io));
     json_t *st = json_object_get(frames, "ST");
     assert_json_eq(st, ENV("ST", 2) ",\"exec\":\"RUNNING\",\"mode\":\"AUTO\",\"motors\":\"ON\",\"speed\":100}",
                    IGNORE_TIME);
     assert_null(json_object_get(frames, "HB"));
-    const char *k;
-    json_t *v;
     json_object_foreach(frames, k, v)
     {
         if (strcmp(k, "HI") != 0 && strcmp(k, "JT") != 0 && strcmp(k, "IO") != 0 && strcmp(k, "ST") != 0)
@@ -364,7 +372,7 @@ static void test_state_reply(void **state)
     /* the other robot is untouched */
     s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob2\"}", "STATE", NULL);
     assert_json_eq(s, "{\"class\":\"STATE\",\"robot\":\"rob2\",\"connected\":false,"
-                      "\"frames\":{},\"io\":{}}",
+                      "\"stale\":true,\"frames\":{},\"io\":{}}",
                    NULL);
     json_decref(s);
     daemon_stop(state);

@@ -155,6 +155,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static struct client *open_client(int *peer_fd)
 {
     memset(&g_b.stats, 0, sizeof g_b.stats);
+    memset(&g_b.diag, 0, sizeof g_b.diag);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
     struct client *c = client_open(&g_b, sv[0], "127.0.0.1:40000");

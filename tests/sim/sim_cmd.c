@@ -317,6 +317,12 @@ int cmd_line(void *ctx, const char *line, size_t len)
         ack_queue(s, seq, false, AKERR_BAD_COMMAND, "bad command");
         return 0;
     }
+    if (v.def->from_bridge) {
+        /* NO: the bridge refused our HI and closes the link; say why. */
+        sim_log(s, "refused by the bridge: NO %.0f: %.*s", v.v[0].num, (int)v.v[1].len,
+                v.v[1].str);
+        return 0;
+    }
     struct reply r = {.ok = true};
     size_t i;
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -73,6 +73,11 @@ static const struct command_case command_cases[] = {
     { "CALL", "CALL", "{\"proc\":\"routine1\"}", 6, false, OK, NULL, "CALL,6,routine1\n" },
     { "CALL 32-char proc with checksum fits", "CALL", "{\"proc\":\"" TU_ID32 "\"}", 99999, true,
       OK, NULL, "CALL,99999," TU_ID32 "*1F\n" },
+    { "NO (the bridge's own, refusal.h)", "NO", "{\"code\":2,\"text\":\"peer, not allowed\"}", 0,
+      false, BADF, "text", NULL },
+    { "NO", "NO", "{\"code\":2,\"text\":\"rob1 may only connect from 10.0.0.1\"}", 0, false,
+      OK, NULL, "NO,0,2,rob1 may only connect from 10.0.0.1\n" },
+    { "NO code 0", "NO", "{\"code\":0,\"text\":\"x\"}", 0, false, BADF, "code", NULL },
     { "seq 0", "PING", NULL, 0, false, OK, NULL, "PING,0\n" },
     { "seq 99999", "PING", NULL, 99999, false, OK, NULL, "PING,99999\n" },
     /* types */

@@ -94,6 +94,8 @@ static const struct error_case error_cases[] = {
       "t.json:1:48: robots[0].commands[1] \"JT\" is not a command type" },
     { "command unknown", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", \"FLY\"]}]}",
       "t.json:1:48: robots[0].commands[1] \"FLY\" is not a command type" },
+    { "command NO is the bridge's own", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", \"NO\"]}]}",
+      "t.json:1:48: robots[0].commands[1] \"NO\" is not a command type" },
     { "command listed twice", "{\"robots\": [{\"name\": \"a\", \"commands\": [\"PING\", \"PING\"]}]}",
       "t.json:1:48: robots[0].commands[1] \"PING\" is listed twice" },
     { "custom input type is not a command",

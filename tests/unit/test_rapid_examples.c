@@ -15,6 +15,8 @@
  * - The command table of RbCommand.mod (RB_CMD_TYPES, RB_CMD_FIELDS) holds
  *   every built-in command type, each a command of the schema with that
  *   many fields, and each has its  CASE "TYPE":  handler.
+ * - The frames the bridge sends by itself (NO) are each recognised below a
+ *   marker  ! rb-frame read TYPE fields=N  (the field count of the schema).
  * - Plain RAPID rules: string literals of at most 80 characters, names of at
  *   most 32, blocks (MODULE, PROC, IF ... THEN, FOR ...) closed in order, and
  *   the module named like its file.
@@ -606,7 +608,7 @@ static void test_command_table(void **state)
     }
     for (size_t k = 0; schema_at(s, k); k++) {
         const struct frame_def *d = schema_at(s, k);
-        if (!d->builtin || d->dir != DIR_OUT)
+        if (!d->builtin || d->dir != DIR_OUT || d->from_bridge)
             continue;
         bool found = false;
         for (size_t i = 0; i < t.ntypes; i++)
@@ -619,6 +621,133 @@ static void test_command_table(void **state)
             listed = listed || strcmp(t.types[k], t.cases[i]) == 0;
         TU_CHECK(failures, t.cases[i], listed, "CASE for a command not in RB_CMD_TYPES");
     }
+    schema_free(s);
+    assert_int_equal(failures, 0);
+}
+
+/* --- check: frames the bridge sends by itself (NO) ------------------------ */
+
+/* The robot must understand the frames the bridge sends on its own (the NO
+ * of a refused HI), though they are no commands. A marker comment
+ * "rb-frame read TYPE fields=N" sits right above the line that recognises
+ * the frame: TYPE must be such a frame of the schema, with N wire fields,
+ * and the first string literal of the line below must be "TYPE,". Every
+ * such frame of the schema must be read somewhere. */
+
+/* Returns 1 for a marker, 0 for a comment that is none, -1 for a broken one. */
+static int parse_read_marker(const char *comment, char *type, size_t tsize, long *nfields)
+{
+    const char *p = skip_space(comment);
+    if (!starts_with(p, "rb-frame read "))
+        return 0;
+    p += strlen("rb-frame read ");
+    size_t n = 0;
+    while (p[n] && !isspace((unsigned char)p[n]))
+        n++;
+    if (n == 0 || n >= tsize)
+        return -1;
+    memcpy(type, p, n);
+    type[n] = '\0';
+    p = skip_space(p + n);
+    if (!starts_with(p, "fields="))
+        return -1;
+    char *end;
+    *nfields = strtol(p + strlen("fields="), &end, 10);
+    if (end == p + strlen("fields=") || *skip_space(end) != '\0')
+        return -1;
+    return 1;
+}
+
+static bool check_read_frame(const struct schema *s, const char *type, long nfields,
+                             const char *next_code, char *why, size_t whysz)
+{
+    const struct frame_def *d = schema_find(s, DIR_OUT, type, strlen(type));
+    if (!d || !d->from_bridge) {
+        snprintf(why, whysz, "%s is not a frame the bridge sends by itself", type);
+        return false;
+    }
+    if ((long)frame_def_wire_min(d) != nfields || (long)frame_def_wire_max(d) != nfields) {
+        snprintf(why, whysz, "%s has %u..%u fields in the schema, %ld in RAPID", type,
+                 frame_def_wire_min(d), frame_def_wire_max(d), nfields);
+        return false;
+    }
+    struct rline r;
+    lex_line(next_code, &r);
+    char want[FRAME_TYPE_MAX + 2];
+    snprintf(want, sizeof want, "%s,", type);
+    if (!r.has_literal || strcmp(r.literal, want) != 0) {
+        snprintf(why, whysz, "the line below does not look for \"%s\"", want);
+        return false;
+    }
+    return true;
+}
+
+struct read_case {
+    const char *name;
+    const char *type;
+    long fields;
+    const char *next_code;
+    bool ok;
+};
+
+static const struct read_case read_cases[] = {
+    { "NO", "NO", 2, "IF RbLeft(line, 3) = \"NO,\" THEN", true },
+    { "NO with a wrong field count", "NO", 3, "IF RbLeft(line, 3) = \"NO,\" THEN", false },
+    { "a command is sent by clients", "PING", 0, "IF RbLeft(line, 5) = \"PING,\" THEN", false },
+    { "a robot frame", "JT", 6, "IF RbLeft(line, 3) = \"JT,\" THEN", false },
+    { "line below looks for another", "NO", 2, "IF RbLeft(line, 3) = \"NX,\" THEN", false },
+    { "line below looks for nothing", "NO", 2, "RbCommandLine line;", false },
+};
+
+static void test_read_check_rows(void **state)
+{
+    (void)state;
+    struct schema *s = schema_new();
+    assert_non_null(s);
+    int failures = 0;
+    for (size_t i = 0; i < TU_LEN(read_cases); i++) {
+        const struct read_case *c = &read_cases[i];
+        char why[WHY_MAX] = "";
+        bool ok = check_read_frame(s, c->type, c->fields, c->next_code, why, sizeof why);
+        TU_CHECK(failures, c->name, ok == c->ok, "expected %s, got %s (%s)",
+                 c->ok ? "ok" : "a failure", ok ? "ok" : "a failure", why);
+    }
+    schema_free(s);
+    assert_int_equal(failures, 0);
+}
+
+static void test_read_frames(void **state)
+{
+    (void)state;
+    struct schema *s = schema_new();
+    assert_non_null(s);
+    bool read[FRAME_TYPES_MAX] = {false};
+    int failures = 0;
+    for (size_t fi = 0; fi < nfiles; fi++) {
+        const struct src *f = &files[fi];
+        for (size_t li = 0; li < f->nlines; li++) {
+            char row[160];
+            snprintf(row, sizeof row, "%.60s:%zu", f->name, li + 1);
+            struct rline r;
+            lex_line(f->lines[li], &r);
+            char type[32];
+            long nfields = 0;
+            int m = r.comment ? parse_read_marker(r.comment, type, sizeof type, &nfields) : 0;
+            TU_CHECK(failures, row, m >= 0, "broken rb-frame read marker");
+            if (m <= 0)
+                continue;
+            char why[WHY_MAX] = "";
+            const char *next = li + 1 < f->nlines ? f->lines[li + 1] : "";
+            bool ok = check_read_frame(s, type, nfields, next, why, sizeof why);
+            TU_CHECK(failures, row, ok, "%s", why);
+            const struct frame_def *d = schema_find(s, DIR_OUT, type, strlen(type));
+            if (ok && d)
+                read[schema_index(s, d)] = true;
+        }
+    }
+    for (size_t k = 0; schema_at(s, k); k++)
+        TU_CHECK(failures, schema_at(s, k)->type, !schema_at(s, k)->from_bridge || read[k],
+                 "sent by the bridge, but no RAPID example reads it (rb-frame read marker)");
     schema_free(s);
     assert_int_equal(failures, 0);
 }
@@ -790,6 +919,8 @@ int main(void)
         cmocka_unit_test(test_rules_check_rows),
         cmocka_unit_test(test_marked_frames),
         cmocka_unit_test(test_command_table),
+        cmocka_unit_test(test_read_check_rows),
+        cmocka_unit_test(test_read_frames),
         cmocka_unit_test(test_rapid_rules),
     };
     return cmocka_run_group_tests(tests, load_files, free_files);

@@ -60,6 +60,7 @@ static const struct builtin_case {
     { "SPEED", DIR_OUT, true, 1, 1, "percent:int[1,100]" },
     { "CALL", DIR_OUT, true, 1, 1, "proc:identifier" },
     { "STOP", DIR_OUT, true, 0, 0, "" },
+    { "NO", DIR_OUT, true, 2, 2, "code:int[1,99] text:text" },
 };
 
 static void test_builtin_rows(void **state)

@@ -370,6 +370,8 @@ def check_task(unit, modules, builtins):
             if d.local:
                 continue
             prev = globals_.get(d.name.low)
+            if prev is not None and prev[0] is m:
+                continue  # twice in one module: the module check reports it
             if prev is not None:
                 unit.add("dup-name", "%s:%d" % (m.fname, d.line),
                          "%s is also declared in %s:%d (names ignore case)"

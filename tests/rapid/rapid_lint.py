@@ -8,8 +8,9 @@ What it reads
     | `HOME:/.../File.ext` | TASK |. Each module is checked together with
     the other modules of its task(s).
   - every module named there (a module not in the table is an error).
-  - tests/rapid/builtins.txt: the built-in names the modules may use
-    (instructions, functions, data types, constants), one a line.
+  - tests/rapid/builtins.txt: the built-in names the modules use
+    (instructions, functions, data types, constants); a name listed there
+    that no module uses fails too, so the list stays the modules' own.
   - tests/rapid/bad/: small modules that must each FAIL with one rule. A file
     case.mod is one task of its own; a directory case/ holds several modules,
     each loaded into the task named on its "! rapid-lint-task: NAME" line.
@@ -18,7 +19,8 @@ What it reads
 
 Rules (RAPID names ignore case, so every comparison here does too)
   dup-name       a name declared twice in one routine, one module, or (for
-                 global names) one task; LOCAL hides a global of another module.
+                 global names) one task; LOCAL hides a global of another module,
+                 and a FOR variable hides other data of its routine.
   undeclared     a name used but declared nowhere in its routine, module or
                  task, and not in builtins.txt.
   reserved-word  a RAPID reserved word declared as a name.
@@ -357,6 +359,16 @@ class Unit:
         self.problems.append((rule, "%s: %s: %s" % (where, rule, text)))
 
 
+def used_names(modules):
+    """Every name the modules use, lower case."""
+    out = set()
+    for m in modules:
+        out.update(t.low for t in m.module_uses)
+        for r in m.routines:
+            out.update(t.low for t in r.uses)
+    return out
+
+
 def check_task(unit, modules, builtins):
     """Every rule but pers-differs, for the modules of one task."""
     globals_ = {}
@@ -410,7 +422,8 @@ def check_task(unit, modules, builtins):
                 if d.name.text.upper() in RESERVED:
                     unit.add("reserved-word", "%s:%d" % (m.fname, d.line),
                              "%s is a reserved word" % d.name.text)
-                if d.name.low in local and not (d.kind == "for" and local[d.name.low].kind == "for"):
+                # a FOR variable is local to its loop and hides other data
+                if d.name.low in local and "for" not in (d.kind, local[d.name.low].kind):
                     unit.add("dup-name", "%s:%d" % (m.fname, d.line),
                              "%s is declared twice in %s (names ignore case)"
                              % (d.name.text, r.name.text))
@@ -509,9 +522,14 @@ def load_builtins(path):
     return names
 
 
+class Units(list):
+    used = frozenset()
+
+
 def lint_placed(unit_prefix, placed_files, builtins):
-    """placed_files: [(task, path)] -> units (one per task, one for shared PERS)."""
-    units, parsed, cache = [], [], {}
+    """placed_files: [(task, path)] -> units (one per task, one for shared PERS);
+    .used holds every name the modules use."""
+    units, parsed, cache = Units(), [], {}
     bad = Unit(unit_prefix + "read")
     for task, path in placed_files:
         try:
@@ -521,7 +539,7 @@ def lint_placed(unit_prefix, placed_files, builtins):
         except (Problem, OSError, StopIteration, IndexError) as e:
             bad.add("read", os.path.basename(path), str(e) or "cannot parse")
     if bad.problems:
-        return [bad]
+        return Units([bad])
     tasks = []
     for task, _ in parsed:
         if task not in tasks:
@@ -533,6 +551,7 @@ def lint_placed(unit_prefix, placed_files, builtins):
     u = Unit("%sshared PERS" % unit_prefix)
     check_pers(u, parsed)
     units.append(u)
+    units.used = used_names(m for _, m in parsed)
     return units
 
 
@@ -597,6 +616,11 @@ def main(argv):
         if f.endswith((".mod", ".sys")) and f not in listed:
             extra.add("read", f, "not in the README's load table, so not checked")
     units.append(extra)
+    # builtins.txt lists what the modules use, nothing more
+    listed_builtins = Unit("builtins.txt")
+    for name in sorted(builtins - units.used):
+        listed_builtins.add("read", "builtins.txt", "%s is used by no module: remove it" % name)
+    units.append(listed_builtins)
     for u in units:
         if u.problems:
             failed += 1

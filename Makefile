@@ -258,6 +258,12 @@ check-install: all
 # Every `make check` (plain and sanitizer builds) checks the installation too.
 check: check-install
 
+# The RAPID examples' names and string lengths, per task (tests/rapid/rapid_lint.py).
+.PHONY: rapid-lint
+rapid-lint:
+	@python3 tests/rapid/rapid_lint.py
+check: rapid-lint
+
 # --- the rest ----------------------------------------------------------------
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do RB_BIN=$(abspath $(DAEMON)) $$b || exit 1; done

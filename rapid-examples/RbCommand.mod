@@ -22,9 +22,15 @@ MODULE RbCommand
     CONST string RB_CMD_TYPES{6} := ["PING","SETDO","SETREG","SPEED","CALL","STOP"];
     CONST num RB_CMD_FIELDS{6} := [0,2,2,1,1,0];
 
+    ! --- settings: TASK PERS, one value per link task -----------------------
     ! SETDO may set only outputs whose names begin with this ("" = any).
-    PERS string rbDoPrefix := "";
-    ! s the motion task has to take a CALL; after that it is refused, so
+    TASK PERS string rbDoPrefix := "";
+    ! CALL may run only procedures whose names begin with this (case does
+    ! not matter), and never main or a name that begins with "Rb". "" lets
+    ! a client call any procedure without parameters, service routines
+    ! included: keep a prefix.
+    TASK PERS string rbCallPrefix := "Remote";
+    ! s the motion task has to take a CALL; after that it is withdrawn, so
     ! that a robot whose program was stopped never starts it later.
     CONST num RB_CALL_TAKE_TIME := 2;
 
@@ -87,6 +93,7 @@ MODULE RbCommand
     LOCAL PROC RbCmdSetDO(num seq, string name, string value)
         VAR signaldo sig;
         VAR num v;
+        VAR bool acting := FALSE;
         IF NOT RbInt(value, 0, 1, v) OR StrLen(name) > 32 THEN
             RbAckErr seq, RB_ERR_BAD, "bad command";
             RETURN;
@@ -95,15 +102,18 @@ MODULE RbCommand
             RbAckErr seq, RB_ERR_DENIED, "not allowed: " + name;
             RETURN;
         ENDIF
+        acting := TRUE;
         AliasIO name, sig;
         IF v = 1 THEN
             SetDO sig, 1;
         ELSE
             SetDO sig, 0;
         ENDIF
+        acting := FALSE;
         RbAckOk seq;
     ERROR
-        IF RbLinkError(ERRNO) RAISE;
+        ! an error while sending an AK is the link's: RbServe handles it
+        IF NOT acting RAISE;
         SkipWarn;
         IF ERRNO = ERR_ALIASIO_DEF THEN
             RbAckErr seq, RB_ERR_SIGNAL, "unknown signal " + name;
@@ -119,7 +129,7 @@ MODULE RbCommand
     LOCAL PROC RbCmdSetReg(num seq, string index, string value)
         VAR num n;
         VAR num v;
-        IF NOT RbInt(index, 1, Dim(rbReg, 1), n) THEN
+        IF NOT RbInt(index, 1, RB_REG_COUNT, n) THEN
             RbAckErr seq, RB_ERR_BAD, "bad command";
             RETURN;
         ENDIF
@@ -127,7 +137,7 @@ MODULE RbCommand
             RbAckErr seq, RB_ERR_BAD, "bad command";
             RETURN;
         ENDIF
-        rbReg{n} := v;
+        rbReg{rbLinkNo,n} := v;
         RbAckOk seq;
     ENDPROC
 
@@ -142,20 +152,23 @@ MODULE RbCommand
             RbAckErr seq, RB_ERR_NOMOTION, "motion task not running";
             RETURN;
         ENDIF
-        rbSpeedPct := p;
+        rbSpeedPct{rbLinkNo} := p;
         ! the new counter value fires RbSpeedTrap in the motion task
-        rbSpeedReq := RbNextId(rbSpeedReq);
+        rbSpeedReq{rbLinkNo} := RbNextId(rbSpeedReq{rbLinkNo});
         RbAckOk seq;
     ENDPROC
 
-    ! STOP,<seq>: stop the movement and end a running CALL (RbStopTrap).
-    ! Answered OK at once; a stopped motion task has nothing to stop.
+    ! STOP,<seq>: stop the movement, end a running CALL, and (rbStopMode
+    ! of RbMotion.mod, "CYCLE" by default) end the motion task's cycle
+    ! (RbStopTrap). Answered OK at once; a stopped motion task has nothing
+    ! to stop.
     LOCAL PROC RbCmdStop(num seq)
-        rbStopReq := RbNextId(rbStopReq);
+        rbStopReq{rbLinkNo} := RbNextId(rbStopReq{rbLinkNo});
         RbAckOk seq;
     ENDPROC
 
     ! CALL,<seq>,<procedure>: hand it to the motion task; RbCallPoll answers.
+    ! The request is published last (rbCallReq), when the name is in place.
     LOCAL PROC RbCmdCall(num seq, string procName)
         IF StrLen(procName) = 0 OR StrLen(procName) > 32 THEN
             RbAckErr seq, RB_ERR_BAD, "bad command";
@@ -165,54 +178,92 @@ MODULE RbCommand
             RbAckErr seq, RB_ERR_DENIED, "not callable: " + procName;
             RETURN;
         ENDIF
-        IF rbCallPending OR rbCallReq <> rbCallDone THEN
-            RbAckErr seq, RB_ERR_BUSY, "busy: CALL " + rbCallProc + " running";
+        IF rbCallPending OR RbCallBusy() THEN
+            RbAckErr seq, RB_ERR_BUSY, "busy: CALL " + RbText(rbCallProc{rbLinkNo}, 32) + " running";
             RETURN;
         ENDIF
         IF NOT RbMotionAlive() THEN
             RbAckErr seq, RB_ERR_NOMOTION, "motion task not running";
             RETURN;
         ENDIF
-        WaitTestAndSet rbCallLock;
-        rbCallProc := procName;
-        rbCallCode := 0;
-        rbCallText := "";
-        rbCallReq := RbNextId(rbCallReq);
-        rbCallLock := FALSE;
+        rbCallProc{rbLinkNo} := procName;
+        rbCallReq{rbLinkNo} := RbNextId(rbCallReq{rbLinkNo});
         rbCallPending := TRUE;
         rbCallSeq := seq;
         ClkReset rbCallClock;
         ClkStart rbCallClock;
     ENDPROC
 
+    ! The motion task has a CALL it took and has not finished, or one is
+    ! waiting that was neither taken nor withdrawn.
+    LOCAL FUNC bool RbCallBusy()
+        VAR num n;
+        n := rbLinkNo;
+        IF rbCallTaken{n} <> rbCallDone{n} RETURN TRUE;
+        RETURN rbCallReq{n} <> rbCallTaken{n} AND rbCallReq{n} <> rbCallDrop{n};
+    ENDFUNC
+
+    ! Withdraw a request the motion task has not taken. Write first, then
+    ! look: TRUE when it can no longer be taken; FALSE when the motion task
+    ! took it first (it runs, and sets rbCallDone when it ends).
+    LOCAL FUNC bool RbCallWithdraw()
+        VAR num n;
+        n := rbLinkNo;
+        IF rbCallReq{n} = rbCallTaken{n} RETURN FALSE;
+        rbCallDrop{n} := rbCallReq{n};
+        RETURN rbCallTaken{n} <> rbCallReq{n};
+    ENDFUNC
+
+    ! At the start of the link task (restart, PP to main): a request it had
+    ! handed over before is withdrawn, since nobody waits for its answer any
+    ! more. One the motion task has taken runs to its end.
+    PROC RbCallStart()
+        rbCallPending := FALSE;
+        IF NOT RbLinkNoOk() RETURN;
+        IF rbCallReq{rbLinkNo} = rbCallTaken{rbLinkNo} OR rbCallReq{rbLinkNo} = rbCallDrop{rbLinkNo} RETURN;
+        IF RbCallWithdraw() ErrWrite \I, "rapidbridge CALL withdrawn", "CALL " + RbText(rbCallProc{rbLinkNo}, 32) + " dropped: link task restarted";
+    ENDPROC
+
+    ! A new link: the bridge has already failed a command that was in
+    ! flight on the old one, so its CALL is withdrawn if it was not taken,
+    ! and no AK is sent for it on the new link.
+    PROC RbCallLinkUp()
+        VAR bool withdrawn;
+        IF NOT rbCallPending RETURN;
+        rbCallPending := FALSE;
+        ! one the motion task took already runs to its end, unanswered
+        withdrawn := RbCallWithdraw();
+    ENDPROC
+
     ! Called every cycle: answer the pending CALL once the motion task is
     ! done with it, or withdraw it when the motion task did not take it.
     PROC RbCallPoll()
+        VAR num n;
         IF NOT rbCallPending RETURN;
-        IF rbCallDone = rbCallReq THEN
-            IF rbCallCode = 0 THEN
+        n := rbLinkNo;
+        IF rbCallDone{n} = rbCallReq{n} THEN
+            rbCallPending := FALSE;
+            IF rbCallCode{n} = 0 THEN
                 RbAckOk rbCallSeq;
             ELSE
-                RbAckErr rbCallSeq, rbCallCode, rbCallText;
+                RbAckErr rbCallSeq, rbCallCode{n}, rbCallText{n};
             ENDIF
-            rbCallPending := FALSE;
-        ELSEIF rbCallTaken <> rbCallReq AND ClkRead(rbCallClock) > RB_CALL_TAKE_TIME THEN
-            WaitTestAndSet rbCallLock;
-            IF rbCallTaken <> rbCallReq THEN
-                rbCallCode := RB_ERR_NOMOTION;
-                rbCallText := "motion task did not take the CALL";
-                rbCallDone := rbCallReq;
+        ELSEIF rbCallTaken{n} <> rbCallReq{n} AND ClkRead(rbCallClock) > RB_CALL_TAKE_TIME THEN
+            IF RbCallWithdraw() THEN
+                rbCallPending := FALSE;
+                RbAckErr rbCallSeq, RB_ERR_NOMOTION, "motion task did not take the CALL";
             ENDIF
-            rbCallLock := FALSE;
+            ! else taken just now: it runs, and is answered when done
         ENDIF
     ENDPROC
 
-    ! main and this example's own routines may not be called from outside.
+    ! Only names with rbCallPrefix; never main or this example's own
+    ! routines, whatever the prefix.
     LOCAL FUNC bool RbProcAllowed(string procName)
         VAR string low;
         low := StrMap(procName, STR_UPPER, STR_LOWER);
-        IF low = "main" RETURN FALSE;
-        RETURN NOT RbHasPrefix(low, "rb");
+        IF low = "main" OR RbHasPrefix(low, "rb") RETURN FALSE;
+        RETURN RbHasPrefix(low, StrMap(rbCallPrefix, STR_UPPER, STR_LOWER));
     ENDFUNC
 
     ! --- parsing ----------------------------------------------------------------

@@ -3,8 +3,9 @@ MODULE RbMotion
     ! rapidbridge example: the motion task's side (T_ROB1, with RbShared.sys).
     ! The link task T_RBLINK owns the connection; this module
     !   - runs the procedures a client asks for with CALL (late binding),
-    !   - applies SPEED (SpeedRefresh) and STOP (StopMove, ClearPath) in
-    !     interrupts, so that they act in the middle of a movement,
+    !   - applies SPEED (SpeedRefresh) and STOP (StopMove, ClearPath and, by
+    !     default, ExitCycle) in interrupts, so that they act in the middle
+    !     of a movement,
     !   - counts rbAlive up while the program runs, which the link task
     !     reports as ST exec RUNNING (STOPPED when the count stands still),
     !   - publishes the tool and work object PS and CF report (RbSetTool,
@@ -12,13 +13,23 @@ MODULE RbMotion
     !
     ! Use the main below as it is, or call RbMotionInit at the start of your
     ! own main and RbMotionServe where your program waits for work. Run the
-    ! task in continuous mode: a STOP during a CALL ends the cycle
-    ! (ExitCycle), and main starts again from the top.
+    ! task in continuous mode: a STOP ends the cycle (ExitCycle), and main
+    ! starts again from the top.
     !
-    ! A CALL may run any procedure of this task without parameters, except
-    ! main and the Rb... routines of these examples. Keep what clients may
-    ! call in one module of procedures meant for it.
+    ! A CALL runs only procedures of this task without parameters whose
+    ! names begin with rbCallPrefix (RbCommand.mod, "Remote" by default),
+    ! never main or the Rb... routines of these examples. Keep what clients
+    ! may call in one module of procedures meant for it.
     !
+
+    ! --- settings: TASK PERS, one value per motion task ---------------------
+    ! What STOP does outside a CALL (inside one it always ends the CALL and
+    ! the cycle): "CYCLE" stops the robot, clears the path and ends the
+    ! cycle (ExitCycle: in continuous mode main starts again from the top,
+    ! in single cycle the program stops); "PATH" only stops the robot and
+    ! clears the path, and the program goes on with its next instruction.
+    ! Any other value counts as "CYCLE".
+    TASK PERS string rbStopMode := "CYCLE";
 
     CONST num RB_ALIVE_PERIOD := 0.2;   ! s between rbAlive counts (cyclic ITimer >= 0.1)
 
@@ -26,6 +37,8 @@ MODULE RbMotion
     LOCAL VAR intnum rbSpeedInt;
     LOCAL VAR intnum rbAliveInt;
     LOCAL VAR bool rbInCall := FALSE;
+    LOCAL VAR num rbStopSeen := 0;      ! rbStopReq{rbLinkNo} already acted on
+    LOCAL VAR num rbSpeedSeen := 0;     ! rbSpeedReq{rbLinkNo} already acted on
 
     PROC main()
         RbMotionInit;
@@ -34,9 +47,17 @@ MODULE RbMotion
         ENDWHILE
     ENDPROC
 
-    ! Connect the interrupts; settle a CALL that a restart cut short.
+    ! Connect the interrupts; settle a CALL that a restart of main cut short.
     PROC RbMotionInit()
-        ! IDelete first: after ExitCycle or PP to main they may still exist
+        WHILE NOT RbLinkNoOk() DO
+            ErrWrite \W, "rapidbridge bad setting", "rbLinkNo must be 1.." + NumToStr(RB_LINKS_MAX, 0);
+            Stop;
+        ENDWHILE
+        rbStopSeen := rbStopReq{rbLinkNo};
+        rbSpeedSeen := rbSpeedReq{rbLinkNo};
+        ! IDelete first: after ExitCycle or PP to main they may still exist.
+        ! IPers watches the whole array: a STOP for another link also
+        ! fires, and the trap looks at its own element.
         IDelete rbStopInt;
         CONNECT rbStopInt WITH RbStopTrap;
         IPers rbStopReq, rbStopInt;
@@ -47,32 +68,39 @@ MODULE RbMotion
         CONNECT rbAliveInt WITH RbAliveTrap;
         ITimer RB_ALIVE_PERIOD, rbAliveInt;
         rbInCall := FALSE;
-        rbTaskSpeed := CSpeedOverride(\CTask);
-        WaitTestAndSet rbCallLock;
-        IF rbCallTaken = rbCallReq AND rbCallDone <> rbCallReq THEN
-            rbCallCode := RB_ERR_STOPPED;
-            rbCallText := "interrupted: motion task restarted";
-            rbCallDone := rbCallReq;
+        rbTaskSpeed{rbLinkNo} := CSpeedOverride(\CTask);
+        ! A CALL taken and not finished: main was started again in the
+        ! middle of it (PP to main, ExitCycle, a restart from main).
+        IF rbCallTaken{rbLinkNo} <> rbCallDone{rbLinkNo} THEN
+            rbCallCode{rbLinkNo} := RB_ERR_STOPPED;
+            rbCallText{rbLinkNo} := "interrupted: motion task restarted";
+            rbCallDone{rbLinkNo} := rbCallTaken{rbLinkNo};
         ENDIF
-        rbCallLock := FALSE;
     ENDPROC
 
-    ! Wait for a CALL, run it, report how it ended.
+    ! Wait for a CALL, take it, run it, report how it ended. Only this task
+    ! writes rbCallTaken and rbCallDone. Taking is: write rbCallTaken, then
+    ! look at rbCallDrop; the link task withdraws in the opposite order
+    ! (RbCallWithdraw), so a CALL runs only if it was not withdrawn.
     PROC RbMotionServe()
+        VAR num id;
         VAR string procName;
-        WaitUntil rbCallReq <> rbCallTaken AND rbCallReq <> rbCallDone;
-        WaitTestAndSet rbCallLock;
-        IF rbCallReq = rbCallTaken OR rbCallReq = rbCallDone THEN
-            ! withdrawn by the link task in the meantime
-            rbCallLock := FALSE;
+        WaitUntil rbCallReq{rbLinkNo} <> rbCallTaken{rbLinkNo} AND rbCallReq{rbLinkNo} <> rbCallDrop{rbLinkNo};
+        id := rbCallReq{rbLinkNo};
+        procName := rbCallProc{rbLinkNo};
+        rbCallTaken{rbLinkNo} := id;
+        IF rbCallDrop{rbLinkNo} = id THEN
+            ! withdrawn while we were taking it: never run it
+            rbCallCode{rbLinkNo} := RB_ERR_NOMOTION;
+            rbCallText{rbLinkNo} := "withdrawn: not taken in time";
+            rbCallDone{rbLinkNo} := id;
             RETURN;
         ENDIF
-        rbCallTaken := rbCallReq;
-        procName := rbCallProc;
-        rbCallLock := FALSE;
+        rbCallCode{rbLinkNo} := 0;
+        rbCallText{rbLinkNo} := "";
         RbRunCall procName;
         ! rbCallCode and rbCallText first: the link task answers when it sees rbCallDone
-        rbCallDone := rbCallTaken;
+        rbCallDone{rbLinkNo} := id;
     ENDPROC
 
     LOCAL PROC RbRunCall(string procName)
@@ -84,12 +112,12 @@ MODULE RbMotion
         SkipWarn;
         IF ERRNO = ERR_REFUNKPRC OR ERRNO = ERR_CALLPROC THEN
             ! no procedure of that name, or not one without parameters
-            rbCallCode := RB_ERR_PROC;
-            rbCallText := "unknown procedure " + procName;
+            rbCallCode{rbLinkNo} := RB_ERR_PROC;
+            rbCallText{rbLinkNo} := "unknown procedure " + procName;
         ELSE
             ! an error the procedure did not handle itself
-            rbCallCode := RB_ERR_FAILED;
-            rbCallText := "error " + NumToStr(ERRNO, 0) + " in " + procName;
+            rbCallCode{rbLinkNo} := RB_ERR_FAILED;
+            rbCallText{rbLinkNo} := "error " + NumToStr(ERRNO, 0) + " in " + procName;
         ENDIF
         RETURN;
     ENDPROC
@@ -99,8 +127,8 @@ MODULE RbMotion
     PROC RbSetTool(string name)
         VAR tooldata t;
         GetDataVal name, t;
-        rbTool := t;
-        rbToolName := name;
+        rbTool{rbLinkNo} := t;
+        rbToolName{rbLinkNo} := name;
     ERROR
         RAISE;
     ENDPROC
@@ -108,37 +136,43 @@ MODULE RbMotion
     PROC RbSetWobj(string name)
         VAR wobjdata w;
         GetDataVal name, w;
-        rbWobj := w;
-        rbWobjName := name;
+        rbWobj{rbLinkNo} := w;
+        rbWobjName{rbLinkNo} := name;
     ERROR
         RAISE;
     ENDPROC
 
-    ! STOP: stop the robot, throw away the planned path, and end a CALL.
+    ! STOP: stop the robot, throw away the planned path, end a CALL, and
+    ! (rbStopMode "CYCLE") end the cycle.
     LOCAL TRAP RbStopTrap
+        IF rbStopReq{rbLinkNo} = rbStopSeen RETURN;
+        rbStopSeen := rbStopReq{rbLinkNo};
         IF NOT IsStopMoveAct(\FromMoveTask) StopMove;
         ClearPath;
         StartMove;
         IF rbInCall THEN
             rbInCall := FALSE;
-            rbCallCode := RB_ERR_STOPPED;
-            rbCallText := "interrupted by STOP";
-            rbCallDone := rbCallTaken;
+            rbCallCode{rbLinkNo} := RB_ERR_STOPPED;
+            rbCallText{rbLinkNo} := "interrupted by STOP";
+            rbCallDone{rbLinkNo} := rbCallTaken{rbLinkNo};
             ExitCycle;
         ENDIF
+        IF StrMap(rbStopMode, STR_LOWER, STR_UPPER) <> "PATH" ExitCycle;
     ENDTRAP
 
     ! SPEED: the new override acts on the movement under way.
     LOCAL TRAP RbSpeedTrap
-        SpeedRefresh rbSpeedPct;
-        rbTaskSpeed := CSpeedOverride(\CTask);
+        IF rbSpeedReq{rbLinkNo} = rbSpeedSeen RETURN;
+        rbSpeedSeen := rbSpeedReq{rbLinkNo};
+        SpeedRefresh rbSpeedPct{rbLinkNo};
+        rbTaskSpeed{rbLinkNo} := CSpeedOverride(\CTask);
     ENDTRAP
 
     ! Runs while the program runs, also in the middle of a movement.
     LOCAL TRAP RbAliveTrap
         VAR num speed;
-        rbAlive := RbNextId(rbAlive);
+        rbAlive{rbLinkNo} := RbNextId(rbAlive{rbLinkNo});
         speed := CSpeedOverride(\CTask);
-        IF speed <> rbTaskSpeed rbTaskSpeed := speed;
+        IF speed <> rbTaskSpeed{rbLinkNo} rbTaskSpeed{rbLinkNo} := speed;
     ENDTRAP
 ENDMODULE

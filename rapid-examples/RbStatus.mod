@@ -22,15 +22,15 @@ MODULE RbStatus
     !   IO values   +-99999.000            3 decimals (analog), else whole
     !
 
-    ! --- settings -----------------------------------------------------------
-    PERS string rbMotionTask := "T_ROB1";      ! the task whose robot is reported
-    PERS num rbPeriod := 0.1;                   ! s between samples
-    PERS num rbHbTime := 1;                     ! s without a frame before HB
-    PERS string rbSigMotors := "doMotorsOn";    ! a DO set up as system output "Motors On"
+    ! --- settings: TASK PERS, one value per link task -----------------------
+    TASK PERS string rbMotionTask := "T_ROB1";      ! the task whose robot is reported
+    TASK PERS num rbPeriod := 0.1;                   ! s between samples
+    TASK PERS num rbHbTime := 1;                     ! s without a frame before HB
+    TASK PERS string rbSigMotors := "doMotorsOn";    ! a DO set up as system output "Motors On"
     ! Signals reported as IO frames when they change (any of DI, DO, AI, AO,
     ! GI, GO; "" = unused). Group signals up to 23 bits.
     CONST num RB_IO_COUNT := 8;
-    PERS string rbIoNames{RB_IO_COUNT} := ["","","","","","","",""];
+    TASK PERS string rbIoNames{RB_IO_COUNT} := ["","","","","","","",""];
 
     CONST num RB_DEG_MAX := 9999.99;
     CONST num RB_EXT_MAX := 99999.99;
@@ -38,6 +38,7 @@ MODULE RbStatus
     CONST num RB_CONF_MAX := 99;
     CONST num RB_IO_MAX := 99999;
     CONST num RB_ALIVE_TIMEOUT := 1;     ! s without a tick from RbMotion = not running
+    CONST num RB_ERROR_WAIT := 1;        ! s before connecting again after an unexpected error
     CONST num RB_IO_DI := 1;
     CONST num RB_IO_DO := 2;
     CONST num RB_IO_AI := 3;
@@ -52,39 +53,51 @@ MODULE RbStatus
     LOCAL VAR string rbLastNames := "";
     LOCAL VAR string rbLastST := "";
     LOCAL VAR string rbLastIO{RB_IO_COUNT};
-    LOCAL VAR num rbIoKind{RB_IO_COUNT};
+    LOCAL VAR num rbIoKindOf{RB_IO_COUNT};
     LOCAL VAR bool rbMotorsWarned := FALSE;
     LOCAL VAR num rbAliveSeen := 0;
     LOCAL VAR bool rbAliveEver := FALSE;
     LOCAL VAR clock rbAliveClock;
 
+    ! The link task never ends: every error ends up in RbServe's handler or,
+    ! should one escape it, in this one, and the task connects again. A
+    ! semistatic task that stopped would stay stopped until the next restart.
     PROC main()
-        rbAliveSeen := rbAlive;
         rbAliveEver := FALSE;
+        RbCallStart;
         WHILE TRUE DO
             RbConnect;
             RbServe;
         ENDWHILE
+    ERROR
+        SkipWarn;
+        RbClose;
+        WaitTime RB_ERROR_WAIT;
+        ResetRetryCount;
+        RETRY;
     ENDPROC
 
     ! Stream and answer commands until the link is lost: the bridge closed
-    ! it (restart, idle timeout, a new link under our name) or the network
-    ! is gone. main then connects again.
+    ! it (restart, idle timeout, a new link under our name), the network is
+    ! gone, or any other error (a string too long, a signal that vanished):
+    ! whatever its number, close, and main connects again.
     LOCAL PROC RbServe()
+        IF NOT rbAliveEver rbAliveSeen := rbAlive{rbLinkNo};
         RbStatusReset;
+        RbCallLinkUp;
         WHILE TRUE DO
             RbStatusSend;
             RbCallPoll;
             RbPoll rbPeriod;
         ENDWHILE
     ERROR
-        IF RbLinkError(ERRNO) THEN
-            SkipWarn;
-            ErrWrite \W, "rapidbridge link lost", "Error " + NumToStr(ERRNO, 0) + ", connecting again";
-            RbClose;
-            RETURN;
-        ENDIF
-        RAISE;
+        SkipWarn;
+        ErrWrite \W, "rapidbridge link lost", "Error " + NumToStr(ERRNO, 0) + ", connecting again";
+        RbClose;
+        ! a socket error is the bridge going away; anything else may repeat
+        ! at once, so do not reconnect in a tight loop
+        IF ERRNO <> ERR_SOCK_CLOSED AND ERRNO <> ERR_SOCK_TIMEOUT WaitTime RB_ERROR_WAIT;
+        RETURN;
     ENDPROC
 
     ! After HI: forget what was sent, so that the bridge gets the full state.
@@ -98,10 +111,10 @@ MODULE RbStatus
         rbMotorsWarned := FALSE;
         FOR i FROM 1 TO RB_IO_COUNT DO
             rbLastIO{i} := "";
-            rbIoKind{i} := 0;
+            rbIoKindOf{i} := 0;
             IF rbIoNames{i} <> "" THEN
-                rbIoKind{i} := RbIoKind(rbIoNames{i});
-                IF rbIoKind{i} = 0 RbEvent "W", RB_ERR_SIGNAL, "rbIoNames: unknown signal " + RbText(rbIoNames{i}, 32);
+                rbIoKindOf{i} := RbIoKind(rbIoNames{i});
+                IF rbIoKindOf{i} = 0 RbEvent "W", RB_ERR_SIGNAL, "rbIoNames: unknown signal " + RbText(rbIoNames{i}, 32);
             ENDIF
         ENDFOR
     ENDPROC
@@ -134,7 +147,7 @@ MODULE RbStatus
             ENDIF
         ENDIF
 
-        p := CRobT(\TaskName:=rbMotionTask \Tool:=rbTool \WObj:=rbWobj);
+        p := CRobT(\TaskName:=rbMotionTask \Tool:=rbTool{rbLinkNo} \WObj:=rbWobj{rbLinkNo});
         s := RbNum(p.trans.x, 1, RB_MM_MAX) + "," + RbNum(p.trans.y, 1, RB_MM_MAX) + ","
             + RbNum(p.trans.z, 1, RB_MM_MAX) + "," + RbNum(p.rot.q1, 6, 1) + ","
             + RbNum(p.rot.q2, 6, 1) + "," + RbNum(p.rot.q3, 6, 1) + "," + RbNum(p.rot.q4, 6, 1);
@@ -145,10 +158,11 @@ MODULE RbStatus
         ENDIF
 
         ! CF: two 32-character names do not fit one string with the rest,
-        ! so the frame goes out in two pieces.
+        ! so the frame goes out in two pieces. The names are cut to 32: a
+        ! longer one (set by hand) would not fit one string.
         s := RbNum(p.robconf.cf1, 0, RB_CONF_MAX) + "," + RbNum(p.robconf.cf4, 0, RB_CONF_MAX) + ","
             + RbNum(p.robconf.cf6, 0, RB_CONF_MAX) + "," + RbNum(p.robconf.cfx, 0, RB_CONF_MAX);
-        names := rbToolName + "," + rbWobjName;
+        names := RbText(rbToolName{rbLinkNo}, 32) + "," + RbText(rbWobjName{rbLinkNo}, 32);
         IF s <> rbLastConf OR names <> rbLastNames THEN
             ! rb-frame send CF worst="CF,99999,-99,-99,-99,-99,|abcdefghij0123456789ABCDEFGHIJ_z,abcdefghij0123456789ABCDEFGHIJ_z"
             RbSendPart "CF," + RbSeqNext() + "," + s + ",";
@@ -165,16 +179,16 @@ MODULE RbStatus
         ENDIF
 
         FOR i FROM 1 TO RB_IO_COUNT DO
-            IF rbIoKind{i} > 0 THEN
-                IF RbIoRead(rbIoNames{i}, rbIoKind{i}, value) THEN
-                    IF rbIoKind{i} = RB_IO_AI OR rbIoKind{i} = RB_IO_AO THEN
+            IF rbIoKindOf{i} > 0 THEN
+                IF RbIoRead(rbIoNames{i}, rbIoKindOf{i}, value) THEN
+                    IF rbIoKindOf{i} = RB_IO_AI OR rbIoKindOf{i} = RB_IO_AO THEN
                         s := RbNum(value, 3, RB_IO_MAX);
                     ELSE
                         s := RbNum(value, 0, 8388608);
                     ENDIF
                     IF s <> rbLastIO{i} THEN
                         ! rb-frame send IO worst="IO,99999,abcdefghij0123456789ABCDEFGHIJ_z,-99999.000"
-                        RbSend "IO," + RbSeqNext() + "," + rbIoNames{i} + "," + s;
+                        RbSend "IO," + RbSeqNext() + "," + RbText(rbIoNames{i}, 32) + "," + s;
                         rbLastIO{i} := s;
                     ENDIF
                 ENDIF
@@ -191,8 +205,8 @@ MODULE RbStatus
     ! five times a second while the program runs, and not at all when it is
     ! stopped.
     FUNC bool RbMotionAlive()
-        IF rbAlive <> rbAliveSeen THEN
-            rbAliveSeen := rbAlive;
+        IF rbAlive{rbLinkNo} <> rbAliveSeen THEN
+            rbAliveSeen := rbAlive{rbLinkNo};
             rbAliveEver := TRUE;
             ClkReset rbAliveClock;
             ClkStart rbAliveClock;
@@ -240,7 +254,7 @@ MODULE RbStatus
     LOCAL FUNC num RbSpeed()
         VAR num v;
         IF RbMotionAlive() THEN
-            v := rbTaskSpeed;
+            v := rbTaskSpeed{rbLinkNo};
         ELSE
             v := CSpeedOverride();
         ENDIF
@@ -292,14 +306,16 @@ MODULE RbStatus
         IF found RETURN kind;
         RETURN 0;
     ERROR
+        SkipWarn;
         IF ERRNO = ERR_ALIASIO_TYPE OR ERRNO = ERR_ALIASIO_DEF THEN
-            SkipWarn;
             found := FALSE;
             ! no signal of that name at all: no need to try the other kinds
             IF ERRNO = ERR_ALIASIO_DEF kind := RB_IO_GO;
             TRYNEXT;
         ENDIF
-        RAISE;
+        ! any other error: not a signal this task can read (never RAISE: the
+        ! link task would stop)
+        RETURN 0;
     ENDFUNC
 
     ! Read a signal of a known kind; FALSE when it cannot be read now (its

@@ -54,6 +54,7 @@ static void cleanup(struct sim *s)
     link_shutdown(s);
     stream_down(s);
     acks_clear(s);
+    call_shutdown(s);
     ev_signal_stop(s->loop, &s->sig_int);
     ev_signal_stop(s->loop, &s->sig_term);
     replay_free(s->replay);

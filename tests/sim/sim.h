@@ -5,6 +5,9 @@
  *   sim_stream.c  what the controller sends: HI, JT PS CF ST EJ IO EV HB,
  *                 malformed frames, replayed logs, the --count limit
  *   sim_cmd.c     commands from the bridge and their AK replies
+ *   sim_call.c    CALL as the RAPID examples run it: the prefix, one at a
+ *                 time, STOP's end of a CALL, and the hand-over to a motion
+ *                 task stopped at a chosen point (--call-stop, --warm-start)
  *
  * One struct sim owns every watcher, buffer and piece of robot state; it is
  * allocated by main and passed everywhere, nothing is global. Writes only
@@ -37,13 +40,16 @@
 #define SIM_REGS 100          /* SETREG indexes 1..SIM_REGS */
 #define ACKS_MAX 32           /* AK replies waiting for --ack-delay; more are dropped, logged */
 #define ACK_TEXT_MAX 50       /* an AK's text: "AK,99999,99999,ERR,41,<text>*HH" fits 80 */
+#define CALL_TAKE_TIME 2.0    /* s: a CALL not taken by then is withdrawn (RB_CALL_TAKE_TIME) */
 
-/* AK error codes. 41 is RAPID's ERR_REFUNKPRC (late binding to an unknown
- * procedure); the others are this simulator's own. */
+/* AK error codes, those of rapid-examples/RbShared.sys. */
 #define AKERR_BAD_COMMAND 1
 #define AKERR_UNKNOWN_PROC 41
 #define AKERR_UNKNOWN_SIGNAL 42
 #define AKERR_INTERRUPTED 43
+#define AKERR_BUSY 44
+#define AKERR_NOMOTION 45
+#define AKERR_DENIED 46
 
 enum link_state { LINK_WAIT, LINK_CONNECTING, LINK_UP };
 
@@ -56,6 +62,26 @@ struct sim_signal {
     bool output;               /* SETDO may set it */
     bool digital;              /* 0/1, written without decimals */
     double value;
+};
+
+/* The answer to one command: at once, or later (r.later) from sim_call.c. */
+struct sim_reply {
+    bool later;
+    bool ok;
+    int code;
+    char text[ACK_TEXT_MAX + 1];
+};
+
+/* --call-stop: the one CALL caught in the hand-over of rapid-examples'
+ * RbCommand.mod / RbMotion.mod while the motion task is stopped. */
+struct sim_handover {
+    bool active;               /* a CALL is caught; the motion task is stopped */
+    bool taken;                /* M3 done: the motion task wrote rbCallTaken */
+    bool dropped;              /* the link task withdrew it (rbCallDrop) */
+    bool awaited;              /* the link task still waits to answer it */
+    uint32_t seq;
+    size_t proc;               /* index into the procedure table */
+    ev_timer t_take, t_warm, t_resume;
 };
 
 struct sim_ack {
@@ -105,8 +131,12 @@ struct sim {
     /* robot (sim_cmd.c) */
     struct sim_motion motion;
     int speed;                 /* override, percent */
-    bool home_pending;         /* a CALL Home waits for its move to end */
+    bool home_pending;         /* a CALL Home's AK waits for its move to end */
     uint32_t home_seq;
+    bool prog_stopped;         /* the motion task is stopped (--call-stop): ST STOPPED */
+    bool call_stop_armed;      /* the next CALL is the one --call-stop catches */
+    char call_proc[IDENT_MAX + 1]; /* the last CALL handed over, for "busy" */
+    struct sim_handover ho;
     unsigned nsignals;
     struct sim_signal signals[SIM_SIGNALS_MAX];
     double regs[SIM_REGS];
@@ -142,8 +172,23 @@ void stream_send_io(struct sim *s, const struct sim_signal *sig);
 void robot_init(struct sim *s);
 int cmd_line(void *ctx, const char *line, size_t len);     /* framer_line_fn */
 int cmd_frame_error(void *ctx, enum frame_err err);        /* framer_error_fn */
-void cmd_home_done(struct sim *s);                         /* the Home move ended */
 void acks_clear(struct sim *s);
-bool robot_running(const struct sim *s);
+/* Queue one AK (in order, after --ack-delay; nothing with --drop-acks). */
+void sim_ack(struct sim *s, uint32_t cmd_seq, bool ok, int code, const char *text);
+void sim_reply_err(struct sim_reply *r, int code, const char *what, const char *name, size_t len);
+bool robot_running(const struct sim *s);                   /* ST exec: the motion task runs */
+bool arm_moving(const struct sim *s);                      /* not held: JT PS CF each cycle */
+struct sim_signal *sim_find_signal(struct sim *s, const char *name, size_t len);
+void sim_set_output(struct sim *s, struct sim_signal *sig, double value);
+
+/* sim_call.c */
+void call_init(struct sim *s);
+void call_shutdown(struct sim *s);                          /* stop its timers */
+void call_command(struct sim *s, uint32_t seq, const char *name, size_t len,
+                  struct sim_reply *r);
+/* STOP: a running CALL ends with ERR 43; true when one was running. */
+bool call_stop(struct sim *s);
+bool call_busy(const struct sim *s);
+void cmd_home_done(struct sim *s);                          /* the Home move ended */
 
 #endif

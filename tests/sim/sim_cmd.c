@@ -4,8 +4,11 @@
  * Every command that decodes is answered once: AK OK, or AK ERR with a
  * code and a text. A line that does not decode is answered
  * "ERR,1,bad command" when its seq can be read, else ignored (there is no
- * seq to answer). A CALL Home answers when the arm is home. --ack-delay
- * holds the replies back in order; --drop-acks swallows them.
+ * seq to answer). CALL is sim_call.c's; a CALL RemoteHome answers when the
+ * arm is home. STOP ends a running CALL and, with --stop-mode cycle (the
+ * default, rbStopMode "CYCLE"), the cycle: the arm stands still until the
+ * next CALL, while the motion task (ST exec) keeps running. --ack-delay holds
+ * the replies back in order; --drop-acks swallows them.
  */
 #include "sim.h"
 
@@ -16,14 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-struct reply {
-    bool later;                 /* answered by cmd_home_done() */
-    bool ok;
-    int code;
-    char text[ACK_TEXT_MAX + 1];
-};
-
-static void reply_err(struct reply *r, int code, const char *what, const char *name, size_t len)
+void sim_reply_err(struct sim_reply *r, int code, const char *what, const char *name, size_t len)
 {
     r->ok = false;
     r->code = code;
@@ -71,7 +67,7 @@ static void on_ack_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* Replies keep the order of the commands: a later one never overtakes. */
-static void ack_queue(struct sim *s, uint32_t cmd_seq, bool ok, int code, const char *text)
+void sim_ack(struct sim *s, uint32_t cmd_seq, bool ok, int code, const char *text)
 {
     if (s->opt->drop_acks)
         return;
@@ -107,10 +103,15 @@ void acks_clear(struct sim *s)
 
 bool robot_running(const struct sim *s)
 {
+    return !s->prog_stopped;
+}
+
+bool arm_moving(const struct sim *s)
+{
     return s->motion.state != MOTION_HOLD;
 }
 
-static struct sim_signal *find_signal(struct sim *s, const char *name, size_t len)
+struct sim_signal *sim_find_signal(struct sim *s, const char *name, size_t len)
 {
     for (unsigned i = 0; i < s->nsignals; i++)
         if (strlen(s->signals[i].name) == len && strncasecmp(s->signals[i].name, name, len) == 0)
@@ -118,37 +119,10 @@ static struct sim_signal *find_signal(struct sim *s, const char *name, size_t le
     return NULL;
 }
 
-static void set_output(struct sim *s, struct sim_signal *sig, double value)
+void sim_set_output(struct sim *s, struct sim_signal *sig, double value)
 {
     sig->value = value;
     stream_send_io(s, sig);
-}
-
-/* A running procedure ends the hold, as the RAPID main loop would go on. */
-static void resume(struct sim *s)
-{
-    if (robot_running(s))
-        return;
-    motion_resume(&s->motion);
-    stream_send_st(s);
-}
-
-/* Interrupts a Home move still under way: its caller hears ERR. */
-static void cancel_home(struct sim *s, const char *why)
-{
-    if (!s->home_pending)
-        return;
-    s->home_pending = false;
-    ack_queue(s, s->home_seq, false, AKERR_INTERRUPTED, why);
-}
-
-void cmd_home_done(struct sim *s)
-{
-    if (!s->home_pending)
-        return;
-    s->home_pending = false;
-    sim_log(s, "Home reached: AK for command %u", s->home_seq);
-    ack_queue(s, s->home_seq, true, 0, NULL);
 }
 
 void robot_init(struct sim *s)
@@ -165,105 +139,72 @@ void robot_init(struct sim *s)
     motion_init(&s->motion);
     ev_timer_init(&s->t_ack, on_ack_timer, 0, 0);
     s->t_ack.data = s;
+    call_init(s);
 }
 
 /* --- one handler per command type ----------------------------------------- */
 
-typedef void cmd_fn(struct sim *s, const struct frame_values *v, struct reply *r);
+typedef void cmd_fn(struct sim *s, const struct frame_values *v, struct sim_reply *r);
 
-static void do_ping(struct sim *s, const struct frame_values *v, struct reply *r)
+static void do_ping(struct sim *s, const struct frame_values *v, struct sim_reply *r)
 {
     (void)s;
     (void)v;
     (void)r;
 }
 
-static void do_setdo(struct sim *s, const struct frame_values *v, struct reply *r)
+static void do_setdo(struct sim *s, const struct frame_values *v, struct sim_reply *r)
 {
-    struct sim_signal *sig = find_signal(s, v->v[0].str, v->v[0].len);
+    struct sim_signal *sig = sim_find_signal(s, v->v[0].str, v->v[0].len);
     if (!sig)
-        reply_err(r, AKERR_UNKNOWN_SIGNAL, "unknown signal ", v->v[0].str, v->v[0].len);
+        sim_reply_err(r, AKERR_UNKNOWN_SIGNAL, "unknown signal ", v->v[0].str, v->v[0].len);
     else if (!sig->output)
-        reply_err(r, AKERR_UNKNOWN_SIGNAL, "not an output: ", v->v[0].str, v->v[0].len);
+        sim_reply_err(r, AKERR_UNKNOWN_SIGNAL, "not an output: ", v->v[0].str, v->v[0].len);
     else
-        set_output(s, sig, v->v[1].num != 0);
+        sim_set_output(s, sig, v->v[1].num != 0);
 }
 
-static void do_setreg(struct sim *s, const struct frame_values *v, struct reply *r)
+static void do_setreg(struct sim *s, const struct frame_values *v, struct sim_reply *r)
 {
     int index = (int)v->v[0].num;
     if (index < 1 || index > SIM_REGS) { /* the schema checks it; stay safe */
-        reply_err(r, AKERR_BAD_COMMAND, "bad command", "", 0);
+        sim_reply_err(r, AKERR_BAD_COMMAND, "bad command", "", 0);
         return;
     }
     s->regs[index - 1] = v->v[1].num;
 }
 
-static void do_speed(struct sim *s, const struct frame_values *v, struct reply *r)
+static void do_speed(struct sim *s, const struct frame_values *v, struct sim_reply *r)
 {
-    (void)r;
+    if (s->prog_stopped) {
+        sim_reply_err(r, AKERR_NOMOTION, "motion task not running", "", 0);
+        return;
+    }
     s->speed = (int)v->v[0].num;
     stream_send_st(s);
 }
 
-static void do_stop(struct sim *s, const struct frame_values *v, struct reply *r)
+/* RbStopTrap: stop, clear the path, end a running CALL; then the cycle
+ * ends (--stop-mode cycle), or the program goes on with its next move
+ * (path). A stopped motion task has nothing to stop. */
+static void do_stop(struct sim *s, const struct frame_values *v, struct sim_reply *r)
 {
     (void)v;
     (void)r;
-    cancel_home(s, "Home interrupted by STOP");
-    if (!robot_running(s))
+    bool in_call = call_stop(s);
+    if (s->prog_stopped || !arm_moving(s))
         return;
-    motion_stop(&s->motion);
-    stream_send_st(s);
+    if (in_call || !s->opt->stop_path) {
+        motion_stop(&s->motion);
+        sim_log(s, "STOP: %s", in_call ? "CALL ended, cycle ended" : "cycle ended, arm still");
+    } else {
+        sim_log(s, "STOP: path cleared, the program goes on (--stop-mode path)");
+    }
 }
 
-static void proc_home(struct sim *s, uint32_t seq, struct reply *r)
+static void do_call(struct sim *s, const struct frame_values *v, struct sim_reply *r)
 {
-    cancel_home(s, "Home interrupted by a new Home");
-    if (s->replay) /* no motion while replaying: home at once */
-        return;
-    resume(s);
-    double dur = motion_home(&s->motion, ev_now(s->loop));
-    s->home_pending = true;
-    s->home_seq = seq;
-    r->later = true;
-    sim_log(s, "moving home, %.1f s", dur);
-}
-
-static void proc_pick(struct sim *s, uint32_t seq, struct reply *r)
-{
-    (void)seq;
-    (void)r;
-    resume(s);
-    set_output(s, find_signal(s, "doGrip", 6), 1);
-}
-
-static void proc_place(struct sim *s, uint32_t seq, struct reply *r)
-{
-    (void)seq;
-    (void)r;
-    resume(s);
-    set_output(s, find_signal(s, "doGrip", 6), 0);
-}
-
-static void do_call(struct sim *s, const struct frame_values *v, struct reply *r)
-{
-    /* The procedures of the RAPID example; RAPID names ignore case. */
-    static const struct {
-        const char *name;
-        void (*run)(struct sim *s, uint32_t seq, struct reply *r);
-    } procs[] = {
-        {"Home", proc_home},
-        {"PickPart", proc_pick},
-        {"PlacePart", proc_place},
-    };
-    for (size_t i = 0; i < sizeof procs / sizeof procs[0]; i++)
-        if (strlen(procs[i].name) == v->v[0].len &&
-            strncasecmp(procs[i].name, v->v[0].str, v->v[0].len) == 0) {
-            procs[i].run(s, v->seq, r);
-            return;
-        }
-    reply_err(r, AKERR_UNKNOWN_PROC, "unknown procedure ", v->v[0].str, v->v[0].len);
+    call_command(s, v->seq, v->v[0].str, v->v[0].len, r);
 }
 
 static const struct {
@@ -314,22 +255,22 @@ int cmd_line(void *ctx, const char *line, size_t len)
         }
         sim_log(s, "command %.*s -> ERR %d bad command (%s, field %u)", shown, line,
                 AKERR_BAD_COMMAND, frame_err_name(derr.err), derr.field);
-        ack_queue(s, seq, false, AKERR_BAD_COMMAND, "bad command");
+        sim_ack(s, seq, false, AKERR_BAD_COMMAND, "bad command");
         return 0;
     }
-    if (v.def->from_bridge) {
+    if (v.def->role == ROLE_REFUSAL) {
         /* NO: the bridge refused our HI and closes the link; say why. */
         sim_log(s, "refused by the bridge: NO %.0f: %.*s", v.v[0].num, (int)v.v[1].len,
                 v.v[1].str);
         return 0;
     }
-    struct reply r = {.ok = true};
+    struct sim_reply r = {.ok = true};
     size_t i;
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].type, v.def->type) == 0)
             break;
     if (i == sizeof commands / sizeof commands[0])
-        reply_err(&r, AKERR_BAD_COMMAND, "bad command", "", 0);
+        sim_reply_err(&r, AKERR_BAD_COMMAND, "bad command", "", 0);
     else
         commands[i].run(s, &v, &r);
     if (r.later) {
@@ -341,7 +282,7 @@ int cmd_line(void *ctx, const char *line, size_t len)
     else
         sim_log(s, "command %.*s -> ERR %d %s%s", shown, line, r.code, r.text,
                 s->opt->drop_acks ? " (AK dropped)" : "");
-    ack_queue(s, v.seq, r.ok, r.code, r.text);
+    sim_ack(s, v.seq, r.ok, r.code, r.text);
     return 0;
 }
 

@@ -19,6 +19,11 @@ void sim_usage(FILE *out)
         "10 s, HB every 1 s while motion is stopped or nothing else was sent, and\n"
         "answers PING SETDO SETREG SPEED STOP CALL with AK. Reconnects with back-off\n"
         "(0.2 s doubling to 5 s). Logs one line per event to stderr.\n"
+        "CALL runs RemoteHome (AK when the arm is home), RemotePickPart (doGrip on)\n"
+        "and RemotePlacePart (doGrip off); like the RAPID examples it refuses a name\n"
+        "without --call-prefix, main and Rb... (ERR 46) and a CALL while one runs\n"
+        "(ERR 44). STOP ends a running CALL (ERR 43) and, in the default mode, the\n"
+        "cycle: the arm stands still, ST stays RUNNING, and the next CALL moves it.\n"
         "\n"
         "  --connect HOST:PORT  bridge robot listener (default 127.0.0.1:1025; [V6]:PORT)\n"
         "  --name NAME          robot name sent in HI (default rob1; a RAPID identifier)\n"
@@ -33,6 +38,11 @@ void sim_usage(FILE *out)
         "                       close cleanly (FIN, wait for the bridge's) and exit\n"
         "  --seq-start N        first sequence number, 0..99999 (default 1; wraps to 0)\n"
         "  --seed N             seed of the random choices (--split), default time+pid\n"
+        "  --call-prefix P      CALL runs only names that begin with P, any case\n"
+        "                       (default Remote, as rbCallPrefix; \"\" = any name)\n"
+        "  --stop-mode MODE     STOP outside a CALL, as rbStopMode: cycle (default;\n"
+        "                       the cycle ends, the arm stands still) or path (the\n"
+        "                       path is cleared, the arm goes on moving)\n"
         "  -v, --verbose        log every frame sent (commands are always logged)\n"
         "  -h, --help           this text\n"
         "\n"
@@ -49,6 +59,20 @@ void sim_usage(FILE *out)
         "  --no-hello           do not send HI (the stream starts with JT)\n"
         "  --hello-name NAME    name in HI instead of --name (any printable text\n"
         "                       without , or *, at most 40 characters)\n"
+        "\n"
+        "restarts in the CALL hand-over (rapid-examples/README.md, \"Stop, power\n"
+        "failure and warm start\"):\n"
+        "  --call-stop POINT    the first CALL finds the motion task stopped at POINT\n"
+        "                       of the hand-over: before (not taken), inside (taken,\n"
+        "                       withdrawal not yet looked at) or after (started);\n"
+        "                       ST says STOPPED.\n"
+        "                       After 2 s the link task withdraws a CALL not taken\n"
+        "                       (ERR 45); when the motion task goes on it runs the\n"
+        "                       CALL only if it was taken and not withdrawn first.\n"
+        "  --call-stop-time S   the motion task goes on after S seconds (default 3)\n"
+        "  --warm-start         with --call-stop: the controller restarts at once:\n"
+        "                       the link drops without an AK, the link task starts\n"
+        "                       again (withdrawing a CALL not taken) and reconnects\n"
         "\n"
         "replay:\n"
         "  --replay FILE        send a recorded log instead of live motion: lines\n"
@@ -69,7 +93,8 @@ enum opt_id {
     OPT_CONNECT = 256, OPT_NAME, OPT_RATE, OPT_STREAM, OPT_CHECKSUM, OPT_ONCE,
     OPT_COUNT, OPT_SEQ_START, OPT_SEED, OPT_SPLIT, OPT_BAD_EVERY, OPT_SILENT_AFTER,
     OPT_ACK_DELAY, OPT_DROP_ACKS, OPT_NO_HELLO, OPT_HELLO_NAME, OPT_REPLAY,
-    OPT_SPEED, OPT_LOOP,
+    OPT_SPEED, OPT_LOOP, OPT_CALL_PREFIX, OPT_STOP_MODE, OPT_CALL_STOP, OPT_CALL_STOP_TIME,
+    OPT_WARM_START,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +117,11 @@ static const struct option long_opts[] = {
     {"replay", required_argument, NULL, OPT_REPLAY},
     {"speed", required_argument, NULL, OPT_SPEED},
     {"loop", no_argument, NULL, OPT_LOOP},
+    {"call-prefix", required_argument, NULL, OPT_CALL_PREFIX},
+    {"stop-mode", required_argument, NULL, OPT_STOP_MODE},
+    {"call-stop", required_argument, NULL, OPT_CALL_STOP},
+    {"call-stop-time", required_argument, NULL, OPT_CALL_STOP_TIME},
+    {"warm-start", no_argument, NULL, OPT_WARM_START},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -185,6 +215,22 @@ static bool hello_name_ok(const char *s)
     return true;
 }
 
+/* --call-prefix: "" or the start of a RAPID name (letter, then letters,
+ * digits, _), at most 32 characters. */
+static bool call_prefix_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > SIM_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (!letter && (i == 0 || !((c >= '0' && c <= '9') || c == '_')))
+            return false;
+    }
+    return true;
+}
+
 static void defaults(struct sim_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -196,6 +242,8 @@ static void defaults(struct sim_opts *o)
     o->silent_after = -1;
     o->speed = 1;
     o->seq_start = 1;
+    strcpy(o->call_prefix, SIM_CALL_PREFIX);
+    o->call_stop_time = 3;
 }
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return OPTS_ERROR; } while (0)
@@ -204,7 +252,7 @@ enum sim_opts_result sim_opts_parse(int argc, char **argv, struct sim_opts *o,
                                     char *err, size_t errlen)
 {
     defaults(o);
-    bool speed_given = false, loop_given = false;
+    bool speed_given = false, loop_given = false, stop_time_given = false;
     unsigned long ul;
     double d;
     int c;
@@ -277,6 +325,34 @@ enum sim_opts_result sim_opts_parse(int argc, char **argv, struct sim_opts *o,
                      SIM_HELLO_NAME_MAX);
             strcpy(o->hello_name, optarg);
             break;
+        case OPT_CALL_PREFIX:
+            if (!call_prefix_ok(optarg))
+                FAIL("--call-prefix wants \"\" or the start of a RAPID name (at most %d)",
+                     SIM_NAME_MAX);
+            strcpy(o->call_prefix, optarg);
+            break;
+        case OPT_STOP_MODE:
+            if (strcmp(optarg, "cycle") != 0 && strcmp(optarg, "path") != 0)
+                FAIL("--stop-mode wants cycle or path");
+            o->stop_path = strcmp(optarg, "path") == 0;
+            break;
+        case OPT_CALL_STOP:
+            if (strcmp(optarg, "before") == 0)
+                o->call_stop = CALL_STOP_BEFORE;
+            else if (strcmp(optarg, "inside") == 0)
+                o->call_stop = CALL_STOP_INSIDE;
+            else if (strcmp(optarg, "after") == 0)
+                o->call_stop = CALL_STOP_AFTER;
+            else
+                FAIL("--call-stop wants before, inside or after");
+            break;
+        case OPT_CALL_STOP_TIME:
+            if (parse_double(optarg, 0, SIM_CALL_STOP_MAX, &d))
+                FAIL("--call-stop-time wants seconds, 0..%g", SIM_CALL_STOP_MAX);
+            o->call_stop_time = d;
+            stop_time_given = true;
+            break;
+        case OPT_WARM_START: o->warm_start = true; break;
         case OPT_REPLAY:
             o->replay = optarg;
             break;
@@ -296,5 +372,7 @@ enum sim_opts_result sim_opts_parse(int argc, char **argv, struct sim_opts *o,
         FAIL("unexpected argument \"%s\" (see -h)", argv[optind]);
     if (!o->replay && (speed_given || loop_given))
         FAIL("--speed and --loop need --replay");
+    if (o->call_stop == CALL_STOP_NONE && (stop_time_given || o->warm_start))
+        FAIL("--call-stop-time and --warm-start need --call-stop");
     return OPTS_RUN;
 }

@@ -16,6 +16,17 @@
 #define SIM_HELLO_NAME_MAX 40    /* --hello-name may be invalid on purpose, but fits a frame */
 #define SIM_RATE_MAX 1000.0      /* Hz */
 #define SIM_ACK_DELAY_MAX 600000 /* ms */
+#define SIM_CALL_STOP_MAX 600.0  /* s, --call-stop-time */
+#define SIM_CALL_PREFIX "Remote" /* rbCallPrefix of rapid-examples/RbCommand.mod */
+
+/* --call-stop: where in the CALL hand-over (rapid-examples/README.md, "Stop,
+ * power failure and warm start") the motion task is stopped. */
+enum sim_call_point {
+    CALL_STOP_NONE,
+    CALL_STOP_BEFORE,   /* before M3: the CALL is not taken */
+    CALL_STOP_INSIDE,   /* between M3 and M4: taken, rbCallDrop not yet looked at */
+    CALL_STOP_AFTER,    /* after M4: the procedure is started */
+};
 
 /* Frame types the stream may carry (--stream). HB and AK are not optional. */
 enum sim_stream_bit {
@@ -50,6 +61,11 @@ struct sim_opts {
     bool loop;                    /* --loop */
     uint32_t seq_start;           /* --seq-start */
     uint64_t seed;                /* --seed, 0 = from time and pid */
+    char call_prefix[SIM_NAME_MAX + 1]; /* --call-prefix, "" = any name */
+    bool stop_path;               /* --stop-mode path (default cycle) */
+    enum sim_call_point call_stop; /* --call-stop */
+    double call_stop_time;        /* --call-stop-time, s */
+    bool warm_start;              /* --warm-start */
     int verbose;                  /* -v: log every frame */
 };
 

@@ -174,7 +174,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     s->last_tick = now;
     if (motion_advance(&s->motion, dt, now, s->speed))
         cmd_home_done(s);
-    if (robot_running(s))
+    if (arm_moving(s))
         send_cycle(s);
 }
 
@@ -191,7 +191,7 @@ static void on_hb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)revents;
     struct sim *s = w->data;
-    if (!s->replay && !robot_running(s)) {
+    if (!s->replay && !arm_moving(s)) {
         stream_send_st(s);
         send_hb(s);
     } else if (ev_now(loop) - s->last_send >= HB_PERIOD * 0.9) {

@@ -1,0 +1,6 @@
+MODULE two
+    ! rapid-lint-task: T_SAME
+    PROC RBPERIOD()
+        WaitTime 1;
+    ENDPROC
+ENDMODULE

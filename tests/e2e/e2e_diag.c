@@ -36,13 +36,6 @@ static const char CONFIG[] =
 
 /* --- helpers ----------------------------------------------------------------- */
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The first line the bridge writes to a robot socket (without LF), or ""
  * when it closes first or ms pass. */
 static void robot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms)

@@ -34,20 +34,20 @@ static const char CONFIG[] =
 
 /* --- clients ---------------------------------------------------------------- */
 
-static void send_command(struct client *c, const char *type, const char *fields, const char *id)
+static void send_command(struct tclient *c, const char *type, const char *fields, const char *id)
 {
     char req[REQ_MAX];
     int n = snprintf(req, sizeof req, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"%s\"%s%s,"
                      "\"id\":%s}", type, fields ? ",\"fields\":" : "", fields ? fields : "", id);
     assert_true(n > 0 && (size_t)n < sizeof req);
-    client_send(c, req);
+    tclient_send(c, req);
 }
 
 /* The next ACK or ERROR, stream objects skipped. */
-static json_t *command_reply(struct client *c, int ms)
+static json_t *command_reply(struct tclient *c, int ms)
 {
     for (;;) {
-        json_t *j = client_try_recv(c, ms);
+        json_t *j = tclient_try_recv(c, ms);
         if (j == NULL) {
             daemon_print_log_tail(c->d);
             fail_msg("no ACK or ERROR within %d ms", ms);
@@ -60,26 +60,17 @@ static json_t *command_reply(struct client *c, int ms)
 }
 
 /* The reply to a command must have the members in want (JSON text). */
-static void expect_reply(struct client *c, const char *want)
+static void expect_reply(struct tclient *c, const char *want)
 {
     json_t *r = command_reply(c, REPLY_MS);
     assert_json_has(r, want);
     json_decref(r);
 }
 
-static struct client *watcher(struct daemon *d, const char *types)
-{
-    struct client *w = client_connect(d);
-    char req[REQ_MAX];
-    snprintf(req, sizeof req, "{\"cmd\":\"watch\",\"types\":%s}", types);
-    json_decref(client_request(w, req, "WATCH", NULL));
-    return w;
-}
-
-static void wait_link_up(struct client *w, int ms)
+static void wait_link_up(struct tclient *w, int ms)
 {
     for (;;) {
-        json_t *l = client_wait_class(w, "LINK", ms, NULL);
+        json_t *l = tclient_wait_class(w, "LINK", ms, NULL);
         bool up = strcmp(json_str(l, "state"), "up") == 0;
         json_decref(l);
         if (up)
@@ -89,12 +80,12 @@ static void wait_link_up(struct client *w, int ms)
 
 /* A FRAME of this type with these members from the watcher, others skipped;
  * a FRAME of type forbid (unless NULL) on the way fails the test. */
-static void wait_frame_no(struct client *w, const char *type, const char *members, int ms,
+static void wait_frame_no(struct tclient *w, const char *type, const char *members, int ms,
                           const char *forbid)
 {
     json_t *want = json_must(members);
     for (;;) {
-        json_t *f = client_try_recv(w, ms);
+        json_t *f = tclient_try_recv(w, ms);
         if (f == NULL) {
             daemon_print_log_tail(w->d);
             fail_msg("no %s frame with %s within %d ms", type, members, ms);
@@ -117,13 +108,13 @@ static void wait_frame_no(struct client *w, const char *type, const char *member
     json_decref(want);
 }
 
-static void wait_frame(struct client *w, const char *type, const char *members, int ms)
+static void wait_frame(struct tclient *w, const char *type, const char *members, int ms)
 {
     wait_frame_no(w, type, members, ms, NULL);
 }
 
 /* Frames of type the watcher gets in the next ms. */
-static int count_frames(struct client *w, const char *type, int ms)
+static int count_frames(struct tclient *w, const char *type, int ms)
 {
     long long end = now_unix() * 1000 + ms;
     int n = 0;
@@ -131,7 +122,7 @@ static int count_frames(struct client *w, const char *type, int ms)
         long long left = end - (long long)(now_unix() * 1000);
         if (left <= 0)
             return n;
-        json_t *f = client_try_recv(w, (int)left);
+        json_t *f = tclient_try_recv(w, (int)left);
         if (f == NULL)
             return n;
         const char *t = json_str(f, "type");
@@ -142,9 +133,9 @@ static int count_frames(struct client *w, const char *type, int ms)
 }
 
 /* rob1's latest doGrip from STATE (the IO map), -1 when not reported yet. */
-static double grip(struct client *q)
+static double grip(struct tclient *q)
 {
-    json_t *s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
+    json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
     json_t *v = json_object_get(json_object_get(s, "io"), "doGrip");
     double g = json_is_number(v) ? json_number_value(v) : -1;
     json_decref(s);
@@ -152,7 +143,7 @@ static double grip(struct client *q)
 }
 
 /* robot-sim with --rate 20 and the extra arguments, linked; doGrip known. */
-static void start_sim(struct daemon *d, struct client *w, struct client *q, const char *const *extra)
+static void start_sim(struct daemon *d, struct tclient *w, struct tclient *q, const char *const *extra)
 {
     const char *args[16] = {"--name", "rob1", "--rate", "20"};
     size_t n = 4;
@@ -174,8 +165,8 @@ static void start_sim(struct daemon *d, struct client *w, struct client *q, cons
 static void test_stop_ends_cycle(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d, "[\"JT\",\"IO\",\"ST\"]");
-    struct client *c = client_connect(d), *q = client_connect(d);
+    struct tclient *w = watcher_connect(d, "[\"JT\",\"IO\",\"ST\"]");
+    struct tclient *c = tclient_connect(d), *q = tclient_connect(d);
     start_sim(d, w, q, NULL);
     assert_true(count_frames(w, "JT", 300) > 0);
 
@@ -183,7 +174,7 @@ static void test_stop_ends_cycle(void **state)
     expect_reply(c, "{\"class\":\"ACK\",\"status\":\"OK\"}");
     count_frames(w, "JT", 200); /* frames already on their way */
     assert_int_equal(count_frames(w, "JT", STILL_MS), 0);
-    json_t *s = client_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
+    json_t *s = tclient_request(q, "{\"cmd\":\"state\",\"robot\":\"rob1\"}", "STATE", NULL);
     assert_json_has(json_object_get(json_object_get(s, "frames"), "ST"), "{\"exec\":\"RUNNING\"}");
     json_decref(s);
 
@@ -198,8 +189,8 @@ static void test_stop_ends_cycle(void **state)
 static void test_stop_path_only(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d, "[\"JT\",\"IO\"]");
-    struct client *c = client_connect(d), *q = client_connect(d);
+    struct tclient *w = watcher_connect(d, "[\"JT\",\"IO\"]");
+    struct tclient *c = tclient_connect(d), *q = tclient_connect(d);
     start_sim(d, w, q, (const char *const[]){"--stop-mode", "path", NULL});
 
     send_command(c, "STOP", NULL, "1");
@@ -214,8 +205,8 @@ static void test_stop_path_only(void **state)
 static void test_call_prefix(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d, "[\"IO\"]");
-    struct client *c = client_connect(d), *q = client_connect(d);
+    struct tclient *w = watcher_connect(d, "[\"IO\"]");
+    struct tclient *c = tclient_connect(d), *q = tclient_connect(d);
     start_sim(d, w, q, NULL);
 
     static const struct {
@@ -245,8 +236,8 @@ static void test_call_prefix(void **state)
 static void test_call_other_prefix(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    struct client *w = watcher(d, "[\"IO\"]");
-    struct client *c = client_connect(d), *q = client_connect(d);
+    struct tclient *w = watcher_connect(d, "[\"IO\"]");
+    struct tclient *c = tclient_connect(d), *q = tclient_connect(d);
     start_sim(d, w, q, (const char *const[]){"--call-prefix", "Cell", NULL});
     send_command(c, "CALL", "{\"proc\":\"RemotePickPart\"}", "1");
     expect_reply(c, "{\"class\":\"ACK\",\"status\":\"ERR\",\"code\":46,"
@@ -261,13 +252,13 @@ static void test_call_other_prefix(void **state)
 /* --- the hand-over with the motion task stopped ------------------------------------ */
 
 /* A caught CALL RemotePickPart; the motion task goes on after STOP_TIME. */
-static void start_caught(void **state, struct daemon **dp, struct client **w, struct client **c,
-                         struct client **q, const char *point, bool warm)
+static void start_caught(void **state, struct daemon **dp, struct tclient **w, struct tclient **c,
+                         struct tclient **q, const char *point, bool warm)
 {
     struct daemon *d = daemon_start(state, CONFIG);
-    *w = watcher(d, "[\"IO\",\"ST\",\"AK\"]");
-    *c = client_connect(d);
-    *q = client_connect(d);
+    *w = watcher_connect(d, "[\"IO\",\"ST\",\"AK\"]");
+    *c = tclient_connect(d);
+    *q = tclient_connect(d);
     const char *extra[] = {"--call-stop", point, "--call-stop-time", STOP_TIME,
                            warm ? "--warm-start" : NULL, NULL};
     start_sim(d, *w, *q, extra);
@@ -283,14 +274,14 @@ static void start_caught(void **state, struct daemon **dp, struct client **w, st
 
 /* The motion task went on, and a late CALL had time to show; with forbid
  * "AK", no AK may come on the way (none is awaited after a warm start). */
-static void wait_motion_back(struct client *w, const char *forbid)
+static void wait_motion_back(struct tclient *w, const char *forbid)
 {
     wait_frame_no(w, "ST", "{\"exec\":\"RUNNING\"}", STOP_TIME_MS + 3000, forbid);
     daemon_sleep(w->d, SETTLE_MS);
 }
 
 /* A new CALL is taken at once: nothing left busy. */
-static void expect_call_works(struct client *c, struct client *q)
+static void expect_call_works(struct tclient *c, struct tclient *q)
 {
     send_command(c, "CALL", "{\"proc\":\"RemotePickPart\"}", "\"new\"");
     expect_reply(c, "{\"class\":\"ACK\",\"id\":\"new\",\"status\":\"OK\"}");
@@ -301,7 +292,7 @@ static void expect_call_works(struct client *c, struct client *q)
 static void test_stopped_before(void **state)
 {
     struct daemon *d;
-    struct client *w, *c, *q;
+    struct tclient *w, *c, *q;
     double t0 = now_unix();
     start_caught(state, &d, &w, &c, &q, "before", false);
     expect_reply(c, "{\"class\":\"ACK\",\"id\":\"caught\",\"status\":\"ERR\",\"code\":45,"
@@ -318,7 +309,7 @@ static void test_stopped_before(void **state)
 static void test_stopped_inside(void **state)
 {
     struct daemon *d;
-    struct client *w, *c, *q;
+    struct tclient *w, *c, *q;
     double t0 = now_unix();
     start_caught(state, &d, &w, &c, &q, "inside", false);
     expect_reply(c, "{\"class\":\"ACK\",\"id\":\"caught\",\"status\":\"ERR\",\"code\":45,"
@@ -335,7 +326,7 @@ static void test_stopped_inside(void **state)
 static void test_stopped_after(void **state)
 {
     struct daemon *d;
-    struct client *w, *c, *q;
+    struct tclient *w, *c, *q;
     double t0 = now_unix();
     start_caught(state, &d, &w, &c, &q, "after", false);
     expect_reply(c, "{\"class\":\"ACK\",\"id\":\"caught\",\"status\":\"OK\"}");
@@ -344,7 +335,7 @@ static void test_stopped_after(void **state)
     daemon_stop(state);
 }
 
-static void expect_no_ak(struct client *w)
+static void expect_no_ak(struct tclient *w)
 {
     assert_int_equal(count_frames(w, "AK", SETTLE_MS), 0);
 }
@@ -354,7 +345,7 @@ static void expect_no_ak(struct client *w)
 static void test_warm_start_before(void **state)
 {
     struct daemon *d;
-    struct client *w, *c, *q;
+    struct tclient *w, *c, *q;
     start_caught(state, &d, &w, &c, &q, "before", true);
     wait_motion_back(w, "AK");
     expect_no_ak(w);
@@ -368,7 +359,7 @@ static void test_warm_start_before(void **state)
 static void warm_start_taken(void **state, const char *point)
 {
     struct daemon *d;
-    struct client *w, *c, *q;
+    struct tclient *w, *c, *q;
     start_caught(state, &d, &w, &c, &q, point, true);
     wait_frame_no(w, "IO", "{\"name\":\"doGrip\",\"value\":1.0}", STOP_TIME_MS + 3000, "AK");
     expect_no_ak(w);

@@ -2,6 +2,7 @@
 
 #include "client.h"
 #include "hub.h"
+#include "local.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "record.h"
@@ -80,13 +81,21 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     notify_reloading(b);
     int rc = bridge_reload(b);
     record_reopen(b);
+    audit_reopen(b);
     notify_reloaded(b, rc == 0);
 }
 
 int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
 {
     b->loop = loop;
-    b->robot_fd = b->json_fd = -1;
+    b->robot_fd = b->json_fd = b->unix_fd = -1;
+    b->audit.fd = -1;
+    /* Command-line listeners too: no open port without access rules. */
+    char why[CONFIG_ERR_MAX];
+    if (config_check_exposure(&b->cfg, why) < 0) {
+        snprintf(err, NET_ERR_MAX, "%.*s", NET_ERR_MAX - 1, why);
+        return -1;
+    }
     b->started = ev_now(loop);
     /* Without the spare, a full fd table would leave a listener ready forever. */
     b->spare_fd = -1;
@@ -110,6 +119,13 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     if (b->json_fd < 0)
         return -1;
     log_info(&b->log, "listening for clients on %s", bound);
+    char aerr[AUDIT_ERR_MAX];
+    if (audit_open(b, aerr) < 0) {
+        snprintf(err, NET_ERR_MAX, "%.*s", NET_ERR_MAX - 1, aerr);
+        return -1;
+    }
+    if (local_open(b, err) < 0)
+        return -1;
     if (mqtt_open(b, err) < 0)
         return -1;
 
@@ -138,6 +154,8 @@ void bridge_shutdown(struct bridge *b, const char *reason)
     notify_stopping(b);
     ev_io_stop(b->loop, &b->robot_accept);
     ev_io_stop(b->loop, &b->json_accept);
+    if (b->unix_fd >= 0)
+        ev_io_stop(b->loop, &b->unix_accept);
     robots_close_all(b, reason);
     json_t *j = json_pack("{s:s, s:s}", "class", "BYE", "reason", reason);
     struct msg *m = j ? msg_from_json(j, false) : NULL;
@@ -162,7 +180,9 @@ void bridge_close(struct bridge *b)
         robots_close_all(b, "shutdown");
         while (b->clients)
             client_close(b->clients);
+        local_close(b);
     }
+    audit_close(b, b->stopping ? "shutdown" : "start failed");
     mqtt_close(b);
     robots_free(b);
     if (b->robot_fd >= 0)

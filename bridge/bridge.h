@@ -9,10 +9,13 @@
 #ifndef RB_BRIDGE_H
 #define RB_BRIDGE_H
 
+#include "access.h"
+#include "audit.h"
 #include "config.h"
 #include "diag.h"
 #include "framer.h"
 #include "hub.h"
+#include "lease.h"
 #include "log.h"
 #include "net.h"
 #include "notify.h"
@@ -71,6 +74,12 @@ struct bridge {
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     struct notify notify;    /* sd_notify state; idle unless under systemd */
     bool stopping;
+
+    int unix_fd;             /* json_unix listener, -1 when none */
+    ev_io unix_accept;
+    struct audit audit;      /* audit_file (audit.h) */
+    struct lease_table leases; /* control leases (lease.h) */
+    struct auth_table auth;  /* failed-auth back-off by address (access.h) */
 };
 
 /* Bind listeners and start watchers. On error returns -1 with a message. */

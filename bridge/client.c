@@ -46,6 +46,7 @@ struct client *client_open(struct bridge *b, int fd, const char *peer)
     c->b = b;
     c->fd = fd;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
+    principal_anonymous(&c->who);
     ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
     ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
     c->rio.data = c->wio.data = c;
@@ -75,6 +76,7 @@ static void unlink_dirty(struct client *c)
 void client_close(struct client *c)
 {
     struct bridge *b = c->b;
+    lease_client_gone(b, c);
     robots_forget(b, c);
     ev_io_stop(b->loop, &c->rio);
     ev_io_stop(b->loop, &c->wio);
@@ -279,6 +281,20 @@ static void watchers_link(struct hub_output *o, unsigned robot_index, bool up, s
             client_push(c, m);
 }
 
+bool client_follows(const struct client *c, unsigned robot_index)
+{
+    return c->watching && (c->watch_robots & (UINT32_C(1) << robot_index));
+}
+
+static void watchers_notice(struct hub_output *o, unsigned robot_index, struct msg *m,
+                            const void *except)
+{
+    struct bridge *b = o->ctx;
+    for (struct client *c = b->clients; c; c = c->next)
+        if (c != except && client_follows(c, robot_index))
+            client_push(c, m);
+}
+
 static void watchers_broadcast(struct hub_output *o, struct msg *m)
 {
     struct bridge *b = o->ctx;
@@ -300,6 +316,7 @@ void clients_register(struct bridge *b)
         .frame = watchers_frame,
         .link = watchers_link,
         .broadcast = watchers_broadcast,
+        .notice = watchers_notice,
         .remap = watchers_remap,
     };
     b->watchers = (struct hub_output){

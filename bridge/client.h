@@ -33,6 +33,7 @@
 #include "admission.h"
 #include "bridge.h"
 #include "msg.h"
+#include "principal.h"
 #include "reply.h"
 
 #include <jansson.h>
@@ -72,6 +73,8 @@ struct client {
     bool watching;
     uint32_t watch_robots;         /* bit i: robot i; all bits = every robot */
     uint64_t watch_types;          /* bit i: schema_at(i); all bits = every type */
+
+    struct principal who;          /* anonymous at accept; see principal.h */
 };
 
 /* Take a freshly accepted socket; sends the VERSION banner. NULL on no memory
@@ -89,6 +92,9 @@ struct reply_to client_reply_to(struct client *c);
 /* Queue {"class":"ERROR",...}; id may be NULL. */
 void client_error(struct client *c, const json_t *id, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Is c watching robot robot_index (so a notice about it reaches c)? */
+bool client_follows(const struct client *c, unsigned robot_index);
 
 /* Write what the socket takes now; called before the loop sleeps. */
 void client_flush(struct client *c);

@@ -680,12 +680,252 @@ static int load_limits(const struct loader *ld, const json_t *v)
     return 0;
 }
 
+/* ---- principals, grants, audit (interface 1.1 A-D) ----------------------------- */
+
+static int load_path(const struct loader *ld, const json_t *v, const char *key, char *out,
+                     size_t max)
+{
+    const char *s = "";
+    if (get_string(ld, v, key, &s) < 0)
+        return -1;
+    if (s[0] == '\0')
+        return fail(ld, key, "%s must not be empty", key);
+    if (strlen(s) > max)
+        return fail(ld, key, "%s is longer than %zu bytes", key, max);
+    memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
+static int load_tokens(const struct loader *ld, const json_t *v)
+{
+    struct config *cfg = ld->cfg;
+    if (load_path(ld, v, "tokens_file", cfg->tokens_file, CONFIG_PATH_MAX) < 0)
+        return -1;
+    char err[TOKENS_ERR_MAX];
+    int n = tokens_load(cfg->tokens_file, &cfg->tokens, err);
+    if (n < 0) {
+        /* The tokens file's own FILE:LINE says where; the key says why it is read. */
+        int line, col;
+        locate(ld, "tokens_file", &line, &col);
+        /* A cut message still names the file and line first. */
+        if (snprintf(ld->err, CONFIG_ERR_MAX, "%s:%d:%d: tokens_file: %s", ld->name, line, col,
+                     err) >= CONFIG_ERR_MAX)
+            ld->err[CONFIG_ERR_MAX - 1] = '\0';
+        return -1;
+    }
+    cfg->ntokens = (unsigned)n;
+    return 0;
+}
+
+static int load_unix(const struct loader *ld, const json_t *v)
+{
+    static const char *const known[] = { "path", "mode", "group", NULL };
+    struct config *cfg = ld->cfg;
+    const char *path = "", *mode = "0660", *group = "";
+    const json_t *m;
+    if (json_is_string(v)) {
+        path = json_string_value(v);
+    } else if (json_is_object(v)) {
+        if (check_members(ld, v, "json_unix", known) < 0)
+            return -1;
+        if (!(m = json_object_get(v, "path")))
+            return fail(ld, "json_unix", "json_unix has no \"path\"");
+        if (get_string(ld, m, "json_unix.path", &path) < 0)
+            return -1;
+        if ((m = json_object_get(v, "mode")) && get_string(ld, m, "json_unix.mode", &mode) < 0)
+            return -1;
+        if ((m = json_object_get(v, "group")) && get_string(ld, m, "json_unix.group", &group) < 0)
+            return -1;
+    } else {
+        return fail(ld, "json_unix", "json_unix must be a socket path or "
+                    "{\"path\", \"mode\", \"group\"}");
+    }
+    const char *at = json_is_object(v) ? "json_unix.path" : "json_unix";
+    if (path[0] != '/')
+        return fail(ld, at, "%s must be an absolute path", at);
+    if (strlen(path) > UNIX_PATH_MAX)
+        return fail(ld, at, "%s is longer than %d bytes", at, UNIX_PATH_MAX);
+    size_t digits = strspn(mode, "01234567");
+    if (digits == 0 || digits > 4 || mode[digits] != '\0' || strtoul(mode, NULL, 8) > 0777)
+        return fail(ld, "json_unix.mode", "json_unix.mode must be an octal string from \"0000\" "
+                    "to \"0777\", like \"0660\"");
+    if (strlen(group) > PRINCIPAL_GROUP_NAME_MAX || strpbrk(group, ": \t\n"))
+        return fail(ld, "json_unix.group", "json_unix.group must be a group name");
+    memcpy(cfg->unix_path, path, strlen(path) + 1);
+    cfg->unix_mode = (unsigned)strtoul(mode, NULL, 8);
+    memcpy(cfg->unix_group, group, strlen(group) + 1);
+    cfg->has_unix = true;
+    return 0;
+}
+
+/* anonymous, mqtt, *, or KIND:NAME with a known kind and a 1..64 byte name. */
+static bool who_valid(const char *s)
+{
+    if (strcmp(s, "anonymous") == 0 || strcmp(s, "mqtt") == 0 || strcmp(s, "*") == 0)
+        return true;
+    static const char *const kinds[] = { "token:", "user:", "group:", "cert:", NULL };
+    for (const char *const *k = kinds; *k; k++) {
+        size_t n = strlen(*k);
+        if (strncmp(s, *k, n) == 0) {
+            size_t name = strlen(s + n);
+            if (name == 0 || name > PRINCIPAL_NAME_MAX)
+                return false;
+            for (const char *p = s + n; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    return false;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int rule_strings(const struct loader *ld, const json_t *v, const char *at)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return fail(ld, at, "%s must be a non-empty array of strings", at);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+        char here[PATH_MAX_LEN];
+        join_index(here, at, i);
+        const char *s;
+        if (get_string(ld, item, here, &s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int load_rule(const struct loader *ld, const json_t *v, const char *path,
+                     struct access_rule *rule)
+{
+    static const char *const known[] = { "who", "robots", "may", NULL };
+    struct config *cfg = ld->cfg;
+    if (!json_is_object(v))
+        return fail(ld, path, "%s must be an object {\"who\", \"robots\", \"may\"}", path);
+    if (check_members(ld, v, path, known) < 0)
+        return -1;
+    char at[PATH_MAX_LEN], here[PATH_MAX_LEN], q[QUOTE_MAX + 4];
+    size_t i;
+    json_t *item, *m;
+    memset(rule, 0, sizeof *rule);
+
+    join_key(at, path, "who");
+    if (!(m = json_object_get(v, "who")))
+        return fail(ld, path, "%s has no \"who\"", path);
+    if (rule_strings(ld, m, at) < 0)
+        return -1;
+    if (json_array_size(m) > ACCESS_WHO_MAX)
+        return fail(ld, at, "%s has more than %d entries", at, ACCESS_WHO_MAX);
+    json_array_foreach(m, i, item) {
+        join_index(here, at, i);
+        const char *s = json_string_value(item);
+        if (!who_valid(s))
+            return fail(ld, here, "%s \"%s\" is not a principal (anonymous, token:NAME, "
+                        "user:NAME, group:NAME, cert:CN, mqtt or *)", here, quote(s, q));
+        snprintf(rule->who[rule->nwho++], ACCESS_WHO_TEXT_MAX, "%s", s);
+    }
+
+    rule->robots = UINT32_MAX;
+    join_key(at, path, "robots");
+    if ((m = json_object_get(v, "robots"))) {
+        if (rule_strings(ld, m, at) < 0)
+            return -1;
+        rule->robots = 0;
+        json_array_foreach(m, i, item) {
+            join_index(here, at, i);
+            const char *s = json_string_value(item);
+            unsigned k = 0;
+            while (k < cfg->nrobots && strcmp(cfg->robots[k].name, s) != 0)
+                k++;
+            if (k == cfg->nrobots)
+                return fail(ld, here, "%s \"%s\" is not a configured robot", here, quote(s, q));
+            rule->robots |= UINT32_C(1) << k;
+        }
+    }
+
+    join_key(at, path, "may");
+    if (!(m = json_object_get(v, "may")))
+        return fail(ld, path, "%s has no \"may\"", path);
+    if (rule_strings(ld, m, at) < 0)
+        return -1;
+    json_array_foreach(m, i, item) {
+        join_index(here, at, i);
+        const char *s = json_string_value(item);
+        if (strcmp(s, "watch") == 0)
+            rule->may |= GRANT_WATCH;
+        else if (strcmp(s, "control") == 0)
+            rule->may |= GRANT_CONTROL;
+        else if (strcmp(s, "takeover") == 0)
+            rule->may |= GRANT_TAKEOVER;
+        else if (strcmp(s, "serve") == 0)
+            rule->may |= GRANT_SERVE;
+        else {
+            const struct frame_def *d = schema_find(cfg->schema, DIR_OUT, s, strlen(s));
+            if (!d || d->from_bridge)
+                return fail(ld, here, "%s \"%s\" is neither watch, control, takeover, serve nor "
+                            "a command type", here, quote(s, q));
+            rule->commands |= UINT64_C(1) << schema_index(cfg->schema, d);
+        }
+    }
+    return 0;
+}
+
+static int load_access(const struct loader *ld, const json_t *v)
+{
+    struct config *cfg = ld->cfg;
+    if (!json_is_array(v))
+        return fail(ld, "access", "access must be an array of rules "
+                    "{\"who\": [...], \"robots\": [...], \"may\": [...]}");
+    size_t n = json_array_size(v);
+    if (n > ACCESS_RULES_MAX)
+        return fail(ld, "access", "access has more than %d rules", ACCESS_RULES_MAX);
+    cfg->access = calloc(n ? n : 1, sizeof *cfg->access);
+    if (!cfg->access)
+        return fail(ld, "access", "out of memory");
+    cfg->has_access = true;
+    for (size_t i = 0; i < n; i++) {
+        char at[PATH_MAX_LEN];
+        join_index(at, "access", i);
+        if (load_rule(ld, json_array_get(v, i), at, &cfg->access[i]) < 0)
+            return -1;
+        cfg->naccess = (unsigned)(i + 1);
+    }
+    return 0;
+}
+
+bool listen_addr_is_loopback(const struct listen_addr *addr)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, addr->host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, addr->host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    return false;
+}
+
+int config_check_exposure(const struct config *cfg, char err[CONFIG_ERR_MAX])
+{
+    if (cfg->has_access)
+        return 0;
+    if (!listen_addr_is_loopback(&cfg->json_listen)) {
+        snprintf(err, CONFIG_ERR_MAX, "json_listen %s:%u is not a loopback address and there are "
+                 "no access rules: add an \"access\" section saying who may do what (and a "
+                 "tokens_file for the clients), or listen on 127.0.0.1",
+                 cfg->json_listen.host, (unsigned)cfg->json_listen.port);
+        return -1;
+    }
+    /* http_listen (interface 1.1 F) joins this check where it is parsed. */
+    return 0;
+}
+
 /* ---- the document -------------------------------------------------------------- */
 
 static int load_document(const struct loader *ld, const json_t *root)
 {
     static const char *const known[] = { "robot_listen", "json_listen", "robots",
-        "frames", "limits", "record", "mqtt", NULL };
+        "frames", "limits", "record", "mqtt", "tokens_file", "audit_file", "json_unix",
+        "access", NULL };
     struct config *cfg = ld->cfg;
     const json_t *v;
 
@@ -725,6 +965,19 @@ static int load_document(const struct loader *ld, const json_t *root)
             return fail(ld, at, "%s needs an mqtt section", at);
         }
     }
+    /* After robots and frames: rules name robots and command types. */
+    if ((v = json_object_get(root, "access")) && load_access(ld, v) < 0)
+        return -1;
+    if ((v = json_object_get(root, "tokens_file")) && load_tokens(ld, v) < 0)
+        return -1;
+    if ((v = json_object_get(root, "audit_file"))
+        && load_path(ld, v, "audit_file", cfg->audit_file, CONFIG_PATH_MAX) < 0)
+        return -1;
+    if ((v = json_object_get(root, "json_unix")) && load_unix(ld, v) < 0)
+        return -1;
+    char why[CONFIG_ERR_MAX];
+    if (config_check_exposure(cfg, why) < 0)
+        return fail(ld, "json_listen", "%s", why);
     return 0;
 }
 
@@ -785,6 +1038,8 @@ void config_free(struct config *cfg)
         return;
     if (cfg->schema)
         schema_free(cfg->schema);
+    free(cfg->tokens);
+    free(cfg->access);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -16,7 +16,9 @@
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
 
+#include "principal.h"
 #include "schema.h"
+#include "tokens.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -102,6 +104,30 @@ struct mqtt_cfg {
     unsigned queue_messages;           /* messages waiting for the broker, then the oldest go */
 };
 
+/* Interface 1.1 A-D: tokens_file, audit_file, json_unix, access. */
+#define CONFIG_PATH_MAX 255        /* tokens_file, audit_file */
+#define UNIX_PATH_MAX 107          /* json_unix path: sun_path less its NUL */
+#define DEFAULT_UNIX_MODE 0660
+#define ACCESS_RULES_MAX 64        /* access[] entries */
+#define ACCESS_WHO_MAX 32          /* who[] entries of one rule */
+#define ACCESS_WHO_TEXT_MAX PRINCIPAL_TEXT_MAX /* "group:" NAME NUL fits too */
+
+/* What a rule's "may" grants besides command types. */
+enum grant {
+    GRANT_WATCH = 1u << 0,     /* version, robots, state, stats, frames, watch */
+    GRANT_CONTROL = 1u << 1,   /* take a free control lease */
+    GRANT_TAKEOVER = 1u << 2,  /* take a held lease */
+    GRANT_SERVE = 1u << 3,     /* answer robot requests (H) */
+};
+
+struct access_rule {
+    unsigned nwho;
+    char who[ACCESS_WHO_MAX][ACCESS_WHO_TEXT_MAX]; /* "token:hmi1", "group:ops", "*" ... */
+    uint32_t robots;           /* bit i: cfg->robots[i]; UINT32_MAX: every robot */
+    unsigned may;              /* enum grant bits */
+    uint64_t commands;         /* bit i: command type schema_at(i) */
+};
+
 struct config {
     struct listen_addr robot_listen;
     struct listen_addr json_listen;
@@ -111,6 +137,18 @@ struct config {
     struct schema *schema;     /* built-in + custom frames; owned */
     char record[256];          /* "" = no recording */
     struct mqtt_cfg mqtt;      /* enabled false: no MQTT */
+
+    char tokens_file[CONFIG_PATH_MAX + 1]; /* "" = no tokens: every auth fails */
+    unsigned ntokens;
+    struct token_entry *tokens;            /* owned; read from tokens_file at load */
+    char audit_file[CONFIG_PATH_MAX + 1];  /* "" = no audit trail */
+    bool has_unix;                         /* json_unix is configured */
+    char unix_path[UNIX_PATH_MAX + 1];
+    unsigned unix_mode;                    /* permission bits of the socket file */
+    char unix_group[PRINCIPAL_GROUP_NAME_MAX + 1]; /* "" = the daemon's group */
+    bool has_access;                       /* access is configured: grants and leases apply */
+    unsigned naccess;
+    struct access_rule *access;            /* owned */
 };
 
 /* Defaults, no robots, built-in frames. Returns -1 only when out of memory. */
@@ -126,6 +164,14 @@ void config_free(struct config *cfg);
 
 /* "HOST:PORT" or "[V6]:PORT" with a numeric host -> addr. Returns 0 or -1. */
 int listen_addr_parse(const char *s, struct listen_addr *addr);
+
+/* Loopback is 127.0.0.0/8 and ::1 (interface 1.1 B). */
+bool listen_addr_is_loopback(const struct listen_addr *addr);
+
+/* A listener on a non-loopback address without "access" is refused: -1
+ * with a sentence that says what to add. Checks json_listen (and, once the
+ * HTTP listener exists, http_listen). */
+int config_check_exposure(const struct config *cfg, char err[CONFIG_ERR_MAX]);
 
 const struct robot_cfg *config_robot(const struct config *cfg, const char *name);
 bool robot_cfg_allows(const struct robot_cfg *r, const char *type);

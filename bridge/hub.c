@@ -47,6 +47,14 @@ void hub_broadcast(struct bridge *b, struct msg *m)
             o->ops->broadcast(o, m);
 }
 
+void hub_publish_notice(struct bridge *b, unsigned robot_index, struct msg *m, const void *except)
+{
+    uint32_t rbit = UINT32_C(1) << robot_index;
+    for (struct hub_output *o = b->outputs; o; o = o->next)
+        if (o->ops->notice && (o->robots & rbit))
+            o->ops->notice(o, robot_index, m, except);
+}
+
 uint32_t hub_remap_robots(const struct hub_remap *map, uint32_t mask)
 {
     if (mask == HUB_ALL_ROBOTS)

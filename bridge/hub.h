@@ -52,6 +52,10 @@ struct hub_output_ops {
     void (*broadcast)(struct hub_output *o, struct msg *m);
     /* Optional: robot indexes changed (reload). */
     void (*remap)(struct hub_output *o, const struct hub_remap *map);
+    /* Optional: a notice about robot robot_index for everyone who follows
+     * that robot (CONTROL), except the connection `except` (already
+     * answered directly; NULL: none). Never dropped as a stream message. */
+    void (*notice)(struct hub_output *o, unsigned robot_index, struct msg *m, const void *except);
 };
 
 struct hub_output {
@@ -68,6 +72,7 @@ void hub_unregister(struct bridge *b, struct hub_output *o);
 void hub_publish_frame(struct bridge *b, unsigned robot_index, unsigned type_index, struct msg *m);
 void hub_publish_link(struct bridge *b, unsigned robot_index, bool up, struct msg *m);
 void hub_broadcast(struct bridge *b, struct msg *m);
+void hub_publish_notice(struct bridge *b, unsigned robot_index, struct msg *m, const void *except);
 void hub_remap(struct bridge *b, const struct hub_remap *map);
 
 /* A robot mask under a remap: the bits of robots that moved follow them,

@@ -436,7 +436,10 @@ static void on_message(void *ctx, const struct mosquitto_message *msg)
     else {
         json_object_set_new(req, "robot", json_string(name));
         log_debug(&b->log, "mqtt: command for %s from %s", name, msg->topic);
-        send_submit(b, req, (struct reply_to){command_reply, mr});
+        struct principal who;
+        principal_mqtt(&who);
+        struct send_origin from = {.who = &who, .peer = NULL, .conn = NULL};
+        send_submit(b, &from, req, (struct reply_to){command_reply, mr});
     }
     json_decref(req);
 }

@@ -62,6 +62,16 @@ static void keep_restart_settings(struct bridge *b, struct config *next)
         log_warn(&b->log, "reload: the mqtt section changes only with a restart");
     next->mqtt = b->cfg.mqtt;
     memcpy(next->record, b->cfg.record, sizeof next->record);
+    if (strcmp(next->audit_file, b->cfg.audit_file) != 0)
+        log_warn(&b->log, "reload: audit_file changes only with a restart");
+    memcpy(next->audit_file, b->cfg.audit_file, sizeof next->audit_file);
+    if (next->has_unix != b->cfg.has_unix || strcmp(next->unix_path, b->cfg.unix_path) != 0
+        || next->unix_mode != b->cfg.unix_mode || strcmp(next->unix_group, b->cfg.unix_group) != 0)
+        log_warn(&b->log, "reload: json_unix changes only with a restart");
+    next->has_unix = b->cfg.has_unix;
+    memcpy(next->unix_path, b->cfg.unix_path, sizeof next->unix_path);
+    next->unix_mode = b->cfg.unix_mode;
+    memcpy(next->unix_group, b->cfg.unix_group, sizeof next->unix_group);
 }
 
 /* The frame table never changes while the bridge runs: robots' latest
@@ -192,6 +202,13 @@ int bridge_reload(struct bridge *b)
         return -1;
     }
     keep_restart_settings(b, &next);
+    /* The running listeners (command line included) stay: access rules
+     * cannot go while one of them is open to the network. */
+    if (config_check_exposure(&next, err) < 0) {
+        log_error(&b->log, "reload refused, the running configuration stays: %s", err);
+        config_free(&next);
+        return -1;
+    }
     struct rebuild rb;
     rebuild_plan(b, &next, &rb);
     if (rebuild_prepare(b, &next, &rb) < 0) {
@@ -200,6 +217,7 @@ int bridge_reload(struct bridge *b)
         return -1;
     }
     rebuild_commit(b, &next, &rb);
+    lease_prune(b);
     log_info(&b->log, "reload: configuration %s in force, %u robot(s)", b->config_path,
              b->nrobots);
     return 0;

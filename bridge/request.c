@@ -1,11 +1,16 @@
 #include "request.h"
 
+#include "access.h"
+#include "audit.h"
 #include "diag.h"
+#include "lease.h"
 #include "mqtt.h"
 #include "render.h"
 #include "robot.h"
 #include "send.h"
 
+#include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,30 @@ static struct robot *robot_member(struct client *c, const json_t *req, const jso
         client_error(c, id, "unknown_robot", "no robot named \"%s\" is configured",
                      json_string_value(name));
     return r;
+}
+
+/* ERROR unauthorized naming the missing grant (r NULL: on any robot). */
+static void unauthorized(struct client *c, const json_t *id, const char *grant,
+                         const struct robot *r)
+{
+    char who[PRINCIPAL_TEXT_MAX];
+    principal_text(&c->who, who);
+    if (r)
+        client_error(c, id, "unauthorized", "%s may not do this on robot %s (grant: %s)", who,
+                     r->cfg->name, grant);
+    else
+        client_error(c, id, "unauthorized", "%s may not do this (grant: %s)", who, grant);
+}
+
+/* A new ERROR object (for replies that carry more members). */
+__attribute__((format(printf, 3, 4)))
+static json_t *reply_error_new(const json_t *id, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *j = reply_error_vnew(id, code, fmt, ap);
+    va_end(ap);
+    return j;
 }
 
 static void req_version(struct client *c, const json_t *req, const json_t *id)
@@ -215,6 +244,7 @@ static void req_stats(struct client *c, const json_t *req, const json_t *id)
     json_object_set_new(j, "errors", errors);
     diag_stats(b, j);
     mqtt_stats(b, j);
+    audit_stats(b, j);
     reply_send(c, j);
 }
 
@@ -239,6 +269,10 @@ static bool watch_list(struct client *c, const json_t *id, const json_t *list, c
             struct robot *r = bridge_robot(c->b, s);
             if (!r) {
                 client_error(c, id, "unknown_robot", "no robot named \"%s\" is configured", s);
+                return false;
+            }
+            if (!access_may(c->b, &c->who, (int)r->index, "watch")) {
+                unauthorized(c, id, "watch", r);
                 return false;
             }
             *mask |= UINT64_C(1) << r->index;
@@ -266,6 +300,14 @@ static void req_watch(struct client *c, const json_t *req, const json_t *id)
     uint64_t rmask = UINT32_MAX, tmask = UINT64_MAX;
     if (robots && !watch_list(c, id, robots, "robots", &rmask))
         return;
+    if (!robots && c->b->cfg.has_access) {
+        /* Every robot: every robot this principal may watch (at least one,
+         * or request_handle would have refused). */
+        rmask = 0;
+        for (unsigned i = 0; i < c->b->nrobots; i++)
+            if (access_may(c->b, &c->who, (int)i, "watch"))
+                rmask |= UINT64_C(1) << i;
+    }
     if (types && !watch_list(c, id, types, "types", &tmask))
         return;
     c->watching = !enable || json_is_true(enable);
@@ -285,18 +327,145 @@ static void req_watch(struct client *c, const json_t *req, const json_t *id)
 static void req_send(struct client *c, const json_t *req, const json_t *id)
 {
     (void)id;
-    send_submit(c->b, req, client_reply_to(c));
+    struct send_origin from = {.who = &c->who, .peer = c->peer, .conn = c};
+    send_submit(c->b, &from, req, client_reply_to(c));
+}
+
+/* {"cmd":"auth","token":"SECRET"}: the token is checked, then wiped from
+ * the parsed request (request_handle wipes the line). The error never
+ * says what was wrong: a name, a token, a block. */
+static void req_auth(struct client *c, const json_t *req, const json_t *id)
+{
+    json_t *token = json_object_get(req, "token");
+    bool ok = false;
+    if (json_is_string(token)) {
+        size_t len = json_string_length(token);
+        ok = access_authenticate(c->b, c, json_string_value(token), len);
+        /* jansson keeps the text in memory it allocated and owns no other copy. */
+        OPENSSL_cleanse((char *)json_string_value(token), len);
+    } else {
+        ok = access_authenticate(c->b, c, "", 0);
+    }
+    if (!ok) {
+        client_error(c, id, "unauthorized", "authentication failed");
+        return;
+    }
+    char text[PRINCIPAL_TEXT_MAX];
+    json_t *j = reply_new("AUTH", id);
+    if (j) {
+        json_object_set_new(j, "principal", json_string(principal_text(&c->who, text)));
+        json_object_set_new(j, "grants", access_grants(c->b, &c->who));
+    }
+    reply_send(c, j);
+}
+
+static void reply_control(struct client *c, const json_t *id, json_t *j)
+{
+    if (j && id)
+        json_object_set(j, "id", (json_t *)id);
+    reply_send(c, j);
+}
+
+/* {"cmd":"control","robot":R[,"takeover":true]} (interface 1.1 C). */
+static void req_control(struct client *c, const json_t *req, const json_t *id)
+{
+    struct bridge *b = c->b;
+    struct robot *r = robot_member(c, req, id);
+    if (!r)
+        return;
+    const json_t *takeover = json_object_get(req, "takeover");
+    if (takeover && !json_is_boolean(takeover)) {
+        client_error(c, id, "bad_request", "\"takeover\" must be true or false");
+        return;
+    }
+    if (!b->cfg.has_access) {
+        client_error(c, id, "bad_request", "there is no control lease without access rules: "
+                     "every client may send the allowed commands");
+        return;
+    }
+    if (!access_may(b, &c->who, (int)r->index, "control")
+        && !(json_is_true(takeover) && access_may(b, &c->who, (int)r->index, "takeover"))) {
+        unauthorized(c, id, "control", r);
+        return;
+    }
+    const char *holder = lease_holder(b, r->cfg->name);
+    bool take_over = json_is_true(takeover) && holder && !lease_held_by(b, r->cfg->name, c);
+    if (take_over && !access_may(b, &c->who, (int)r->index, "takeover")) {
+        unauthorized(c, id, "takeover", r);
+        return;
+    }
+    char previous[PRINCIPAL_TEXT_MAX];
+    enum lease_take got = lease_take(b, r, c, take_over, previous);
+    if (got == LEASE_HELD) {
+        json_t *e = reply_error_new(id, "not_in_control", "%s holds the control of robot %s%s",
+                                    holder, r->cfg->name,
+                                    access_may(b, &c->who, (int)r->index, "takeover")
+                                        ? "; \"takeover\": true takes it over" : "");
+        if (e)
+            json_object_set_new(e, "holder", json_string(holder));
+        reply_send(c, e);
+        return;
+    }
+    char me[PRINCIPAL_TEXT_MAX];
+    principal_text(&c->who, me);
+    reply_control(c, id, lease_control_json(r->cfg->name, "taken", me,
+                                            previous[0] ? previous : NULL, NULL));
+}
+
+/* {"cmd":"release","robot":R}: only the holder's connection releases. */
+static void req_release(struct client *c, const json_t *req, const json_t *id)
+{
+    struct bridge *b = c->b;
+    struct robot *r = robot_member(c, req, id);
+    if (!r)
+        return;
+    if (!b->cfg.has_access) {
+        client_error(c, id, "bad_request", "there is no control lease without access rules");
+        return;
+    }
+    char me[PRINCIPAL_TEXT_MAX];
+    principal_text(&c->who, me);
+    if (!lease_release(b, r, c)) {
+        const char *holder = lease_holder(b, r->cfg->name);
+        json_t *e = holder ? reply_error_new(id, "not_in_control", "%s holds the control of "
+                                             "robot %s, not this connection", holder, r->cfg->name)
+                           : reply_error_new(id, "not_in_control", "nobody holds the control "
+                                             "of robot %s", r->cfg->name);
+        if (e && holder)
+            json_object_set_new(e, "holder", json_string(holder));
+        reply_send(c, e);
+        return;
+    }
+    reply_control(c, id, lease_control_json(r->cfg->name, "released", me, NULL, "release"));
 }
 
 typedef void request_fn(struct client *c, const json_t *req, const json_t *id);
 
+/* The grant each request needs before it runs (NULL: none, or checked
+ * inside: send per type, control per robot, watch per robot named). A
+ * robot-wide grant here means "on at least one robot". */
 static const struct {
     const char *cmd;
     request_fn *fn;
+    const char *grant;
 } requests[] = {
-    {"version", req_version}, {"robots", req_robots}, {"state", req_state},
-    {"watch", req_watch},     {"stats", req_stats},   {"send", req_send},
+    {"version", req_version, "watch"}, {"robots", req_robots, "watch"},
+    {"state", req_state, "watch"},     {"watch", req_watch, "watch"},
+    {"stats", req_stats, "watch"},     {"send", req_send, NULL},
+    {"auth", req_auth, NULL},          {"control", req_control, NULL},
+    {"release", req_release, NULL},
 };
+
+/* state names one robot: its own grant. */
+static bool state_allowed(struct client *c, const json_t *req, const json_t *id)
+{
+    const json_t *name = json_object_get(req, "robot");
+    struct robot *r = json_is_string(name) ? bridge_robot(c->b, json_string_value(name)) : NULL;
+    if (!r || access_may(c->b, &c->who, (int)r->index, "watch"))
+        return true;  /* no such robot: state's own error says so */
+    unauthorized(c, id, "watch", r);
+    return false;
+}
 
 void request_handle(struct client *c, const char *line, size_t len)
 {
@@ -326,11 +495,17 @@ void request_handle(struct client *c, const char *line, size_t len)
         for (k = 0; k < sizeof requests / sizeof requests[0]; k++)
             if (strcmp(requests[k].cmd, name) == 0)
                 break;
-        if (k < sizeof requests / sizeof requests[0])
+        if (k == sizeof requests / sizeof requests[0])
+            client_error(c, id, "unknown_cmd", "unknown cmd \"%s\" (version, robots, state, "
+                         "watch, send, stats, auth, control, release)", name);
+        else if (requests[k].grant && !access_may(c->b, &c->who, -1, requests[k].grant))
+            unauthorized(c, id, requests[k].grant, NULL);
+        else if (requests[k].fn != req_state || state_allowed(c, req, id))
             requests[k].fn(c, req, id);
-        else
-            client_error(c, id, "unknown_cmd",
-                         "unknown cmd \"%s\" (version, robots, state, watch, send, stats)", name);
+        if (k < sizeof requests / sizeof requests[0] && requests[k].fn == req_auth)
+            /* The token was in this line: wipe it (the buffer is the
+             * client's read buffer or line buffer, both writable). */
+            OPENSSL_cleanse((char *)line, len);
     }
     json_decref(req);
 }

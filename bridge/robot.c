@@ -1,5 +1,7 @@
 #include "robot.h"
 
+#include "audit.h"
+
 #include "admission.h"
 #include "diag.h"
 #include "hub.h"
@@ -69,6 +71,29 @@ static void command_free(struct command_req *cmd)
     free(cmd);
 }
 
+/* The audit trail's `result` record of a command that ended: outcome is
+ * the AK status ("OK", "ERR", ...) or how it failed ("timeout", ...). */
+static void command_result(struct robot *r, const struct command_req *cmd, const char *outcome,
+                           const json_t *code)
+{
+    if (!cmd->audited)
+        return;
+    json_t *rec = json_pack("{s:s, s:s}", "event", "result", "principal", cmd->principal);
+    if (!rec) {
+        audit_record(r->b, NULL);
+        return;
+    }
+    if (cmd->peer[0])
+        json_object_set_new(rec, "peer", json_string(cmd->peer));
+    json_object_set_new(rec, "robot", json_string(r->cfg->name));
+    json_object_set_new(rec, "type", json_string(cmd->type));
+    json_object_set_new(rec, "seq", json_integer(cmd->seq));
+    json_object_set_new(rec, "outcome", json_string(outcome));
+    if (code)
+        json_object_set(rec, "code", (json_t *)code);
+    audit_record(r->b, rec);
+}
+
 /* Fail the command in flight and every queued one, e.g. on link down. */
 static void commands_fail_all(struct robot *r, const char *code, const char *why)
 {
@@ -88,6 +113,7 @@ static void commands_fail_all(struct robot *r, const char *code, const char *why
         if (cmd->to.fn)
             reply_error(cmd->to, cmd->id, code, "%s seq %u to robot %s failed: %s", cmd->type,
                         (unsigned)cmd->seq, r->cfg->name, why);
+        command_result(r, cmd, code, NULL);
         command_free(cmd);
         cmd = next;
     }
@@ -469,6 +495,14 @@ static void robot_on_ack(struct robot *r, const struct frame_values *fv)
         return;
     }
     struct command_req *cmd = r->inflight[k];
+    if (cmd->audited) {
+        char status[64];   /* an AK status is a short word; a longer one is cut */
+        snprintf(status, sizeof status, "%.*s", (int)fv->v[1].len, fv->v[1].str);
+        json_t *code = fv->nvalues > 2 && fv->v[2].present
+                           ? json_integer((json_int_t)fv->v[2].num) : NULL;
+        command_result(r, cmd, status, code);
+        json_decref(code);
+    }
     if (cmd->to.fn) {
         json_t *j = json_pack("{s:s}", "class", "ACK");
         if (j) {
@@ -566,6 +600,7 @@ static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_
         if (cmd->to.fn)
             reply_error(cmd->to, cmd->id, "robot_offline", "robot %s is not reading its link",
                         r->cfg->name);
+        command_result(r, cmd, "robot_offline", NULL);
         command_free(cmd);
         return false;
     }
@@ -589,8 +624,7 @@ static void command_start_next(struct robot *r)
     }
 }
 
-void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
-                const char *frame, size_t len, uint32_t seq)
+static enum command_admit robot_admit(const struct robot *r, const struct frame_def *def)
 {
     struct command_slots slots = {
         .linked = r->link != NULL,
@@ -599,20 +633,52 @@ void robot_send(struct robot *r, struct reply_to to, const json_t *id, const str
         .queued = r->queued,
         .queue_max = r->b->cfg.limits.command_queue,
     };
-    enum command_admit verdict = command_admit(&slots, def->urgent);
-    if (verdict == COMMAND_OFFLINE) {
-        reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
-        return;
+    return command_admit(&slots, def->urgent);
+}
+
+const char *robot_refusal(const struct robot *r, const struct frame_def *def)
+{
+    switch (robot_admit(r, def)) {
+    case COMMAND_OFFLINE: return "robot_offline";
+    case COMMAND_BUSY: return "busy";
+    default: return NULL;
     }
-    if (verdict == COMMAND_BUSY) {
-        reply_error(to, id, "busy", "robot %s has %u commands waiting; try again later",
-                    r->cfg->name, r->queued);
-        return;
-    }
-    struct command_req *cmd = calloc(1, sizeof *cmd);
+}
+
+void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
+                const char *frame, size_t len, uint32_t seq)
+{
+    robot_send_from(r, to, id, def, frame, len, seq, NULL);
+}
+
+void robot_send_from(struct robot *r, struct reply_to to, const json_t *id,
+                     const struct frame_def *def, const char *frame, size_t len, uint32_t seq,
+                     const struct command_origin *origin)
+{
+    enum command_admit verdict = robot_admit(r, def);
+    struct command_req *cmd = verdict == COMMAND_OFFLINE || verdict == COMMAND_BUSY
+                                  ? NULL : calloc(1, sizeof *cmd);
     if (!cmd) {
-        reply_error(to, id, "busy", "out of memory");
+        if (verdict == COMMAND_OFFLINE)
+            reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
+        else if (verdict == COMMAND_BUSY)
+            reply_error(to, id, "busy", "robot %s has %u commands waiting; try again later",
+                        r->cfg->name, r->queued);
+        else
+            reply_error(to, id, "busy", "out of memory");
+        if (origin) {
+            struct command_req gone = {.audited = true, .seq = seq};
+            snprintf(gone.principal, sizeof gone.principal, "%s", origin->principal);
+            snprintf(gone.peer, sizeof gone.peer, "%s", origin->peer ? origin->peer : "");
+            snprintf(gone.type, sizeof gone.type, "%s", def->type);
+            command_result(r, &gone, verdict == COMMAND_OFFLINE ? "robot_offline" : "busy", NULL);
+        }
         return;
+    }
+    if (origin) {
+        cmd->audited = true;
+        snprintf(cmd->principal, sizeof cmd->principal, "%s", origin->principal);
+        snprintf(cmd->peer, sizeof cmd->peer, "%s", origin->peer ? origin->peer : "");
     }
     cmd->to = to;
     cmd->id = id ? json_incref((json_t *)id) : NULL;
@@ -648,6 +714,7 @@ static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (cmd->to.fn)
         reply_error(cmd->to, cmd->id, "timeout", "robot %s did not acknowledge %s seq %u within %.1f s",
                     r->cfg->name, cmd->type, (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
+    command_result(r, cmd, "timeout", NULL);
     r->inflight[slot] = NULL;
     command_free(cmd);
     command_start_next(r);

@@ -28,6 +28,7 @@
 #include "decode.h"
 #include "framer.h"
 #include "msg.h"
+#include "principal.h"
 #include "reply.h"
 
 #include <jansson.h>
@@ -41,8 +42,17 @@
 
 enum cmd_slot { SLOT_NORMAL, SLOT_URGENT, CMD_SLOTS };
 
+/* Who sent a command, for its audit records (audit.h). */
+struct command_origin {
+    const char *principal;      /* principal text, e.g. "token:hmi1" */
+    const char *peer;           /* NULL when there is none (MQTT) */
+};
+
 struct command_req {
     struct command_req *next;
+    bool audited;               /* write a result record when it ends */
+    char principal[PRINCIPAL_TEXT_MAX];
+    char peer[ADDR_TEXT_MAX];
     struct reply_to to;         /* to.fn NULL once the asker went away */
     json_t *id;                 /* the request's id, or NULL; owned */
     char type[FRAME_TYPE_MAX + 1];
@@ -127,6 +137,17 @@ void robots_forget(struct bridge *b, const void *ctx);
  * reference to id. The robot's seq advances only when it is queued. */
 void robot_send(struct robot *r, struct reply_to to, const json_t *id, const struct frame_def *def,
                 const char *frame, size_t len, uint32_t seq);
+
+/* robot_send for an audited command: when it ends (ACK, timeout, link
+ * down, refused now) a `result` record names its outcome. origin NULL: as
+ * robot_send. */
+void robot_send_from(struct robot *r, struct reply_to to, const json_t *id,
+                     const struct frame_def *def, const char *frame, size_t len, uint32_t seq,
+                     const struct command_origin *origin);
+
+/* Would robot_send refuse a command of def now? "robot_offline", "busy",
+ * or NULL when it would be taken. */
+const char *robot_refusal(const struct robot *r, const struct frame_def *def);
 
 /* The seq the next command to this robot gets: 1, 2, ... 99999, 0, 1 ... */
 uint32_t robot_peek_seq(const struct robot *r);

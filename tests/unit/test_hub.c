@@ -8,7 +8,8 @@
 
 struct seen {
     struct hub_output out;
-    unsigned frames, links, broadcasts, remaps;
+    unsigned frames, links, broadcasts, remaps, notices;
+    const void *last_except;
     unsigned last_robot, last_type;
     bool last_up;
 };
@@ -43,7 +44,17 @@ static void seen_remap(struct hub_output *o, const struct hub_remap *map)
     ((struct seen *)o->ctx)->remaps++;
 }
 
-static const struct hub_output_ops full_ops = {seen_frame, seen_link, seen_broadcast, seen_remap};
+static void seen_notice(struct hub_output *o, unsigned robot, struct msg *m, const void *except)
+{
+    (void)m;
+    struct seen *s = o->ctx;
+    s->notices++;
+    s->last_robot = robot;
+    s->last_except = except;
+}
+
+static const struct hub_output_ops full_ops = {seen_frame, seen_link, seen_broadcast, seen_remap,
+                                               seen_notice};
 static const struct hub_output_ops frame_link_ops = {.frame = seen_frame, .link = seen_link};
 
 static void output(struct seen *s, const struct hub_output_ops *ops, uint32_t robots,
@@ -148,12 +159,38 @@ static void test_remap_outputs(void **state)
     assert_int_equal(without_op.out.robots, HUB_ALL_ROBOTS);
 }
 
+/* A notice (CONTROL) goes to outputs with a notice op whose robot mask
+ * matches, with the connection to leave out. */
+static void test_notice(void **state)
+{
+    (void)state;
+    struct bridge b;
+    memset(&b, 0, sizeof b);
+    struct seen rob2, other, no_op;
+    output(&rob2, &full_ops, UINT32_C(1) << 2, 0);
+    output(&other, &full_ops, UINT32_C(1) << 3, HUB_ALL_TYPES);
+    output(&no_op, &frame_link_ops, HUB_ALL_ROBOTS, HUB_ALL_TYPES);
+    hub_register(&b, &rob2.out);
+    hub_register(&b, &other.out);
+    hub_register(&b, &no_op.out);
+    struct msg *m = msg_new("x", 1, false);
+    assert_non_null(m);
+    int requester;
+    hub_publish_notice(&b, 2, m, &requester);
+    assert_int_equal(rob2.notices, 1);      /* not filtered by type: types mask 0 */
+    assert_int_equal(rob2.last_robot, 2);
+    assert_ptr_equal(rob2.last_except, &requester);
+    assert_int_equal(other.notices, 0);
+    msg_unref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_remap_robots),
         cmocka_unit_test(test_remap_outputs),
+        cmocka_unit_test(test_notice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,13 @@ const char cli_usage[] =
 "  rapidbridge-cli [OPTIONS] send ROBOT TYPE [NAME=VALUE | NAME:=JSON]...\n"
 "                                             send a command, print the ACK\n"
 "  rapidbridge-cli [OPTIONS] doctor [ROBOT]   why a robot does not link, and what to do\n"
+"  rapidbridge-cli [OPTIONS] control ROBOT [--takeover]\n"
+"                                             take the robot's control lease and hold\n"
+"                                             it until Ctrl-C (or until taken over)\n"
+"  rapidbridge-cli [OPTIONS] release ROBOT    release the lease (of this connection)\n"
+"  rapidbridge-cli token new NAME             print a new random token and the line for\n"
+"                                             the bridge's tokens file\n"
+"  rapidbridge-cli audit verify FILE          check an audit file's hash chain\n"
 "\n"
 "Options:\n"
 "      --connect HOST:PORT  the bridge's client port (default " CLI_DEFAULT_CONNECT ",\n"
@@ -31,6 +38,12 @@ const char cli_usage[] =
 "  -c, --config FILE        doctor: the bridge's configuration, to name the key\n"
 "                           to change (default /etc/rapidbridge/bridge.json\n"
 "                           when readable)\n"
+"      --unix PATH          connect to the bridge's Unix socket (json_unix) instead\n"
+"      --token-file FILE    authenticate with the token in FILE's first line\n"
+"      --token TOKEN        authenticate with TOKEN (visible in ps: prefer\n"
+"                           --token-file or the RAPIDBRIDGE_TOKEN variable)\n"
+"      --takeover           control: take the lease even when another holds it\n"
+"      --control            send: take the robot's lease first (access rules)\n"
 "  -h, --help               this text\n"
 "\n"
 "send: NAME=VALUE sends VALUE as a JSON number when it looks like one, else as\n"
@@ -60,12 +73,17 @@ static const struct {
     { "version", CLI_VERSION, 0, 0, "version" },
     { "send",    CLI_SEND,    2, 2 + CLI_FIELDS_MAX, "send ROBOT TYPE [NAME=VALUE]..." },
     { "doctor",  CLI_DOCTOR,  0, 1, "doctor [ROBOT]" },
+    { "control", CLI_CONTROL, 1, 1, "control ROBOT [--takeover]" },
+    { "release", CLI_RELEASE, 1, 1, "release ROBOT" },
+    { "token",   CLI_TOKEN_NEW, 2, 2, "token new NAME" },
+    { "audit",   CLI_AUDIT_VERIFY, 2, 2, "audit verify FILE" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define POSITIONAL_MAX (3 + CLI_FIELDS_MAX) /* command word, ROBOT, TYPE, fields */
 
-enum { OPT_CONNECT = 256, OPT_ID, OPT_TIMEOUT };
+enum { OPT_CONNECT = 256, OPT_ID, OPT_TIMEOUT, OPT_UNIX, OPT_TOKEN, OPT_TOKEN_FILE, OPT_TAKEOVER,
+       OPT_CONTROL };
 
 static const struct option long_options[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -75,6 +93,11 @@ static const struct option long_options[] = {
     { "id",      required_argument, NULL, OPT_ID },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "config",  required_argument, NULL, 'c' },
+    { "unix",    required_argument, NULL, OPT_UNIX },
+    { "token",   required_argument, NULL, OPT_TOKEN },
+    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+    { "takeover", no_argument,      NULL, OPT_TAKEOVER },
+    { "control", no_argument,       NULL, OPT_CONTROL },
     { "help",    no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -134,6 +157,11 @@ static int parse_options(int argc, char **argv, struct cli_args *a,
         case 'h': a->help = true; break;
         case OPT_ID: a->id = optarg; break;
         case 'c': a->config = optarg; break;
+        case OPT_UNIX: a->unix_path = optarg; break;
+        case OPT_TOKEN: a->token = optarg; break;
+        case OPT_TOKEN_FILE: a->token_file = optarg; break;
+        case OPT_TAKEOVER: a->takeover = true; break;
+        case OPT_CONTROL: a->control = true; break;
         case 'r':
             if (add_filter(a->robots, &a->nrobots, optarg, "--robot", err, errlen) != 0)
                 return -1;
@@ -205,7 +233,26 @@ int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t 
         return fail(err, errlen, "--robot and --type apply to watch only", NULL);
     if (a->config && a->cmd != CLI_DOCTOR)
         return fail(err, errlen, "-c applies to doctor only", NULL);
-    if (a->cmd == CLI_STATE || a->cmd == CLI_SEND || (a->cmd == CLI_DOCTOR && nargs == 1))
+    if (a->takeover && a->cmd != CLI_CONTROL)
+        return fail(err, errlen, "--takeover applies to control only", NULL);
+    if (a->control && a->cmd != CLI_SEND)
+        return fail(err, errlen, "--control applies to send only", NULL);
+    if (a->token && a->token_file)
+        return fail(err, errlen, "--token and --token-file exclude each other", NULL);
+    if (a->cmd == CLI_TOKEN_NEW || a->cmd == CLI_AUDIT_VERIFY) {
+        const char *verb = a->cmd == CLI_TOKEN_NEW ? "new" : "verify";
+        if (strcmp(pos[1], verb) != 0) {
+            snprintf(err, errlen, "usage: rapidbridge-cli %s", commands[k].synopsis);
+            return -1;
+        }
+        if (a->cmd == CLI_TOKEN_NEW)
+            a->name = pos[2];
+        else
+            a->file = pos[2];
+        return 0;
+    }
+    if (a->cmd == CLI_STATE || a->cmd == CLI_SEND || a->cmd == CLI_CONTROL
+        || a->cmd == CLI_RELEASE || (a->cmd == CLI_DOCTOR && nargs == 1))
         a->robot = pos[1];
     if (a->cmd == CLI_SEND) {
         a->type = pos[2];

@@ -18,7 +18,8 @@
 #define CLI_FIELDS_MAX 64     /* NAME=VALUE arguments of one send; more is a usage error */
 #define CLI_TIMEOUT_MAX_S 3600.0 /* --timeout above this is a usage error */
 
-enum cli_cmd { CLI_WATCH, CLI_STATE, CLI_ROBOTS, CLI_STATS, CLI_VERSION, CLI_SEND, CLI_DOCTOR };
+enum cli_cmd { CLI_WATCH, CLI_STATE, CLI_ROBOTS, CLI_STATS, CLI_VERSION, CLI_SEND, CLI_DOCTOR,
+               CLI_CONTROL, CLI_RELEASE, CLI_TOKEN_NEW, CLI_AUDIT_VERIFY };
 
 struct cli_args {
     enum cli_cmd cmd;
@@ -34,6 +35,14 @@ struct cli_args {
     const char *robots[CLI_FILTER_MAX];  /* watch --robot */
     const char *types[CLI_FILTER_MAX];   /* watch --type */
     const char *fields[CLI_FIELDS_MAX];  /* send: "NAME=VALUE" or "NAME:=JSON" */
+
+    const char *unix_path;     /* --unix PATH: the bridge's Unix socket instead of --connect */
+    const char *token;         /* --token TEXT (visible in ps: a warning is printed) */
+    const char *token_file;    /* --token-file FILE: the token is its first line */
+    bool takeover;             /* control --takeover */
+    bool control;              /* send --control: take the robot's lease first */
+    const char *name;          /* token new NAME */
+    const char *file;          /* audit verify FILE */
 };
 
 /* Returns 0 and fills a, or -1 with err set. Resets getopt's state, so it

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -239,4 +240,27 @@ const char *conn_status_text(const struct conn *c, enum conn_status st)
     case CONN_INTERRUPTED: return "interrupted";
     }
     return "?";
+}
+
+enum conn_status conn_connect_unix(struct conn *c, const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen, "--unix %s: the path is too long", path);
+        c->err = ENAMETOOLONG;
+        return CONN_ERROR;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* A local connect does not wait on the network: connect, then go non-blocking. */
+    if (fd < 0 || connect(fd, (const struct sockaddr *)&sa, sizeof sa) != 0
+        || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+        c->err = errno;
+        snprintf(err, errlen, "cannot connect to unix:%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return CONN_ERROR;
+    }
+    c->fd = fd;
+    return CONN_OK;
 }

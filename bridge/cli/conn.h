@@ -51,6 +51,9 @@ int64_t conn_now_ms(void);         /* CLOCK_MONOTONIC in milliseconds */
 enum conn_status conn_connect(struct conn *c, const char *hostport, int64_t deadline,
                               char *err, size_t errlen);
 
+/* Connect to the bridge's Unix socket at path (json_unix). */
+enum conn_status conn_connect_unix(struct conn *c, const char *path, char *err, size_t errlen);
+
 /* The next line, without its LF (a CR before it is kept: the caller sees the
  * line exactly as received). *line is valid until the next call. */
 enum conn_status conn_read_line(struct conn *c, int64_t deadline, const char **line, size_t *len);

@@ -9,9 +9,12 @@
 #include "args.h"
 #include "conn.h"
 #include "doctor.h"
+#include "offline.h"
 #include "request.h"
 #include "show.h"
 
+#include <errno.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,8 +40,11 @@ enum {
 };
 #define GO_ON (-1)         /* a step succeeded: carry on */
 
+#define TOKEN_TEXT_MAX 1024          /* bytes of a token the CLI reads from a file or the env */
+
 struct session {
     const struct cli_args *a;
+    char token[TOKEN_TEXT_MAX + 1]; /* "" = no auth; wiped once sent */
     struct conn conn;
     double timeout_s;      /* for the reply (one-shot) */
     char bye[128];         /* reason of a BYE received, "" before any */
@@ -285,10 +291,106 @@ static int stop_signals(void)
     return fd;
 }
 
+/* Send one request and wait for its reply; GO_ON when the reply has class
+ * want (*reply, if asked for, gets it), else the exit status after saying
+ * why (an ERROR is printed as the bridge sent it). */
+static int exchange(struct session *s, const json_t *req, const char *want, json_t **reply)
+{
+    int64_t deadline = deadline_in(s->timeout_s);
+    enum conn_status st = conn_send_json(&s->conn, req, deadline);
+    if (st != CONN_OK)
+        return trouble(s, st, "sending the request", EXIT_TROUBLE);
+    for (;;) {
+        const char *line;
+        size_t len;
+        st = conn_read_line(&s->conn, deadline, &line, &len);
+        if (st != CONN_OK)
+            return trouble(s, st, "waiting for the reply", EXIT_TROUBLE);
+        json_t *msg = parse_line(line, len);
+        if (!msg || !is_reply(req, msg)) {
+            json_decref(msg);
+            continue;
+        }
+        if (is_class(msg, want)) {
+            if (reply)
+                *reply = msg;
+            else
+                json_decref(msg);
+            return GO_ON;
+        }
+        warn("%s: %s: %s", str_member(req, "cmd"), str_member(msg, "code"),
+             str_member(msg, "message"));
+        json_decref(msg);
+        return EXIT_REFUSED;
+    }
+}
+
+/* {"cmd":"auth"} with the session's token, which is wiped afterwards. */
+static int authenticate(struct session *s)
+{
+    json_t *req = json_pack("{s:s, s:s}", "cmd", "auth", "token", s->token);
+    OPENSSL_cleanse(s->token, sizeof s->token);
+    if (!req) {
+        warn("out of memory");
+        return EXIT_TROUBLE;
+    }
+    json_t *reply = NULL;
+    int status = exchange(s, req, "AUTH", &reply);
+    /* jansson's copy of the token, too. */
+    json_t *t = json_object_get(req, "token");
+    OPENSSL_cleanse((char *)json_string_value(t), json_string_length(t));
+    json_decref(req);
+    if (status == GO_ON && !s->a->json && s->a->cmd == CLI_WATCH)
+        fprintf(stderr, PROG ": authenticated as %s\n", str_member(reply, "principal"));
+    json_decref(reply);
+    return status;
+}
+
+/* control: hold the lease until Ctrl-C (exit 0), or until it is lost or the
+ * bridge goes (exit 1), printing each CONTROL about the robot. */
+static int hold_control(struct session *s, const json_t *req)
+{
+    json_t *reply = NULL;
+    int status = exchange(s, req, "CONTROL", &reply);
+    if (status != GO_ON)
+        return status;
+    char *text = json_dumps(reply, s->a->json ? JSON_COMPACT | JSON_PRESERVE_ORDER : PRETTY_FLAGS);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(reply);
+    fflush(stdout);
+    if (!s->a->json)
+        fprintf(stderr, PROG ": holding the control of %s; Ctrl-C releases it\n", s->a->robot);
+    for (;;) {
+        const char *line;
+        size_t len;
+        enum conn_status st = conn_read_line(&s->conn, CONN_FOREVER, &line, &len);
+        if (st == CONN_INTERRUPTED)
+            return EXIT_DONE;
+        if (st != CONN_OK)
+            return trouble(s, st, "holding the control", EXIT_REFUSED);
+        json_t *msg = parse_line(line, len);
+        if (msg && is_class(msg, "BYE"))
+            note_bye(s, msg);
+        if (msg && is_class(msg, "CONTROL")
+            && strcmp(str_member(msg, "robot"), s->a->robot) == 0) {
+            print_raw(line, len);
+            fflush(stdout);
+            warn("the control of %s went to %s", s->a->robot, str_member(msg, "holder"));
+            json_decref(msg);
+            return EXIT_REFUSED;
+        }
+        json_decref(msg);
+    }
+}
+
 static int run(struct session *s, const json_t *req)
 {
     char err[512];
-    enum conn_status st = conn_connect(&s->conn, s->a->connect, deadline_in(CONNECT_TIMEOUT_S), err, sizeof err);
+    enum conn_status st = s->a->unix_path
+        ? conn_connect_unix(&s->conn, s->a->unix_path, err, sizeof err)
+        : conn_connect(&s->conn, s->a->connect, deadline_in(CONNECT_TIMEOUT_S), err, sizeof err);
     if (st == CONN_INTERRUPTED)
         return trouble(s, st, "", EXIT_TROUBLE);
     if (st != CONN_OK) {
@@ -298,9 +400,63 @@ static int run(struct session *s, const json_t *req)
     int status = read_banner(s);
     if (status != GO_ON)
         return status;
+    if (s->token[0] && (status = authenticate(s)) != GO_ON)
+        return status;
+    if (s->a->cmd == CLI_CONTROL)
+        return hold_control(s, req);
+    if (s->a->cmd == CLI_SEND && s->a->control) {
+        json_t *take = json_pack("{s:s, s:s}", "cmd", "control", "robot", s->a->robot);
+        status = take ? exchange(s, take, "CONTROL", NULL) : EXIT_TROUBLE;
+        json_decref(take);
+        if (status != GO_ON)
+            return status;
+    }
     if (s->a->cmd == CLI_DOCTOR)
         return doctor_run(&s->conn, s->a->robot, s->a->config, s->timeout_s);
     return s->a->cmd == CLI_WATCH ? run_watch(s, req) : run_oneshot(s, req);
+}
+
+/* The token, from --token-file (its first line), --token or the
+ * RAPIDBRIDGE_TOKEN environment variable, in that order; "" when none. */
+static int load_token(const struct cli_args *a, char token[TOKEN_TEXT_MAX + 1])
+{
+    token[0] = '\0';
+    const char *text = a->token ? a->token : a->token_file ? NULL : getenv("RAPIDBRIDGE_TOKEN");
+    if (a->token)
+        warn("warning: --token is visible to every user in ps; prefer --token-file or "
+             "RAPIDBRIDGE_TOKEN");
+    if (a->token_file) {
+        FILE *f = fopen(a->token_file, "r");
+        if (!f) {
+            warn("--token-file %s: %s", a->token_file, strerror(errno));
+            return -1;
+        }
+        char buf[TOKEN_TEXT_MAX + 2];
+        bool got = fgets(buf, sizeof buf, f) != NULL;
+        fclose(f);
+        size_t n = got ? strcspn(buf, "\r\n") : 0;
+        if (n == 0 || n > TOKEN_TEXT_MAX) {
+            warn("--token-file %s: the first line must hold the token (1 to %d bytes)",
+                 a->token_file, TOKEN_TEXT_MAX);
+            OPENSSL_cleanse(buf, sizeof buf);
+            return -1;
+        }
+        memcpy(token, buf, n);
+        token[n] = '\0';
+        OPENSSL_cleanse(buf, sizeof buf);
+        return 0;
+    }
+    if (text && *text) {
+        if (strlen(text) > TOKEN_TEXT_MAX) {
+            warn("the token is longer than %d bytes", TOKEN_TEXT_MAX);
+            return -1;
+        }
+        snprintf(token, TOKEN_TEXT_MAX + 1, "%s", text);
+        /* Shorten the window in which ps shows it: blank argv's copy. */
+        if (a->token)
+            OPENSSL_cleanse((char *)a->token, strlen(a->token));
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -316,12 +472,21 @@ int main(int argc, char **argv)
         fputs(cli_usage, stdout);
         return EXIT_DONE;
     }
+    if (a.cmd == CLI_TOKEN_NEW)
+        return offline_token_new(a.name);
+    if (a.cmd == CLI_AUDIT_VERIFY)
+        return offline_audit_verify(a.file);
     json_t *req = request_build(&a, err, sizeof err);
     if (!req) {
         warn("%s", err);
         return EXIT_TROUBLE;
     }
-    struct session s = { .a = &a };
+    static struct session s;
+    s.a = &a;
+    if (load_token(&a, s.token) != 0) {
+        json_decref(req);
+        return EXIT_TROUBLE;
+    }
     s.timeout_s = a.timeout_s > 0 ? a.timeout_s : a.cmd == CLI_SEND ? SEND_TIMEOUT_S : REPLY_TIMEOUT_S;
     if (a.cmd == CLI_WATCH)
         setvbuf(stdout, NULL, _IOLBF, 0);   /* each line as it comes, also into a pipe */
@@ -338,6 +503,7 @@ int main(int argc, char **argv)
     if (stop_fd >= 0)
         close(stop_fd);
     json_decref(req);
+    OPENSSL_cleanse(s.token, sizeof s.token);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         warn("cannot write the output");
         status = EXIT_TROUBLE;

@@ -117,7 +117,12 @@ static int add_command_members(json_t *req, const struct cli_args *a, char *err,
             return -1;
         return 0;
     case CLI_STATE:
+    case CLI_RELEASE:
         return set_new(req, "robot", json_string(a->robot), err, errlen);
+    case CLI_CONTROL:
+        if (set_new(req, "robot", json_string(a->robot), err, errlen) != 0)
+            return -1;
+        return a->takeover ? set_new(req, "takeover", json_true(), err, errlen) : 0;
     case CLI_SEND: {
         if (set_new(req, "robot", json_string(a->robot), err, errlen) != 0 ||
             set_new(req, "type", type_string(a->type), err, errlen) != 0)
@@ -134,6 +139,8 @@ static int add_command_members(json_t *req, const struct cli_args *a, char *err,
     case CLI_STATS:
     case CLI_VERSION:
     case CLI_DOCTOR:
+    case CLI_TOKEN_NEW:
+    case CLI_AUDIT_VERIFY:
         return 0;
     }
     return 0;

@@ -3,6 +3,8 @@
  *   watch   {"cmd":"watch","enable":true[,"robots":[...]][,"types":[...]]}
  *   state   {"cmd":"state","robot":R}
  *   robots, stats, version   {"cmd":NAME}
+ *   control {"cmd":"control","robot":R[,"takeover":true]}
+ *   release {"cmd":"release","robot":R}
  *   send    {"cmd":"send","robot":R,"type":T,"fields":{...}}  ("fields" always,
  *           {} for a command without fields)
  * plus "id" when --id was given. Type codes are upper-cased (they are upper

@@ -857,6 +857,85 @@ static void test_commands(void **state)
     daemon_stop(state);
 }
 
+/* With access rules, MQTT commands come from principal mqtt: they need its
+ * grants, and a non-STOP command is refused with not_in_control (naming the
+ * holder) while a connection holds the robot's lease; STOP still goes. */
+static void test_commands_lease(void **state)
+{
+    broker_start(&the_broker, 0);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"robots\":[{\"name\":\"rob1\",\"commands\":[\"PING\",\"SETDO\",\"STOP\"],"
+             "\"mqtt_commands\":true}],\"limits\":{\"idle_timeout\":30},"
+             "\"mqtt\":{\"host\":\"127.0.0.1\",\"port\":%u,\"prefix\":\"e2e/cell\","
+             "\"client_id\":\"rb-e2e\",\"qos\":1},"
+             "\"access\":[{\"who\":[\"mqtt\"],\"may\":[\"SETDO\",\"STOP\"]},"
+             "{\"who\":[\"anonymous\"],\"may\":[\"watch\",\"control\"]}]}",
+             the_broker.port);
+    struct daemon *d = daemon_start(state, text);
+    struct sub *s = sub_open(d, the_broker.port, "e2e/cell/+/ack");
+    int fd = trobot_hello(d, "rob1");
+    struct tclient *c = tclient_connect(d);
+    wait_connected(d, c, true, MQTT_WAIT_MS);
+    size_t at = 0;
+    const struct rx *r = NULL;
+    json_t *j = NULL;
+    /* A type mqtt is not granted. Published until answered: the first may
+     * come before the bridge has subscribed. */
+    for (int tries = 0; tries < 50 && sub_count(s, "e2e/cell/rob1/ack", 0) == 0; tries++) {
+        sub_publish(s, "e2e/cell/rob1/cmd", "{\"type\":\"PING\",\"id\":1}", false);
+        for (long long until = mono_ms() + 200; mono_ms() < until
+             && sub_count(s, "e2e/cell/rob1/ack", 0) == 0;)
+            sub_pump(s, SLICE_MS);
+    }
+    r = sub_wait(s, &at, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS);
+    j = rx_json(r);
+    assert_json_eq(j, "{\"class\":\"ERROR\",\"id\":1,\"code\":\"unauthorized\"}",
+                   (const char *const[]){"message", NULL});
+    json_decref(j);
+    sub_pump(s, 300);               /* answers to repeated PINGs, if any, go past */
+    at = s->n;
+
+    /* Nobody holds the lease: an MQTT command goes. */
+    char line[128], ak[64];
+    unsigned seq = 0;
+    sub_publish(s, "e2e/cell/rob1/cmd",
+                "{\"type\":\"SETDO\",\"fields\":{\"name\":\"doA\",\"value\":1},\"id\":2}", false);
+    assert_true(robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
+    assert_int_equal(sscanf(line, "SETDO,%u", &seq), 1);
+    snprintf(ak, sizeof ak, "AK,1,%u,OK\n", seq);
+    trobot_send(d, fd, ak);
+    j = rx_json(sub_wait(s, &at, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS));
+    assert_string_equal(json_str(j, "class"), "ACK");
+    json_decref(j);
+
+    /* A connection holds it: refused, naming the holder; STOP still goes. */
+    json_decref(tclient_request(c, "{\"cmd\":\"control\",\"robot\":\"rob1\"}", "CONTROL", NULL));
+    sub_publish(s, "e2e/cell/rob1/cmd",
+                "{\"type\":\"SETDO\",\"fields\":{\"name\":\"doA\",\"value\":0},\"id\":3}", false);
+    j = rx_json(sub_wait(s, &at, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS));
+    assert_json_eq(j, "{\"class\":\"ERROR\",\"id\":3,\"code\":\"not_in_control\","
+                   "\"holder\":\"anonymous\"}", (const char *const[]){"message", NULL});
+    json_decref(j);
+    sub_publish(s, "e2e/cell/rob1/cmd", "{\"type\":\"STOP\",\"id\":4}", false);
+    assert_true(robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
+    assert_int_equal(sscanf(line, "STOP,%u", &seq), 1);
+    snprintf(ak, sizeof ak, "AK,2,%u,OK\n", seq);
+    trobot_send(d, fd, ak);
+    j = rx_json(sub_wait(s, &at, "e2e/cell/rob1/ack", NULL, MQTT_WAIT_MS));
+    assert_string_equal(json_str(j, "class"), "ACK");
+    json_decref(j);
+
+    /* Released: MQTT commands go again. */
+    json_decref(tclient_request(c, "{\"cmd\":\"release\",\"robot\":\"rob1\"}", "CONTROL", NULL));
+    sub_publish(s, "e2e/cell/rob1/cmd",
+                "{\"type\":\"SETDO\",\"fields\":{\"name\":\"doA\",\"value\":0},\"id\":5}", false);
+    assert_true(robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
+    assert_memory_equal(line, "SETDO,", 6);
+    sub_close(s);
+    daemon_stop(state);
+}
+
 /* No robot takes MQTT commands: the bridge does not subscribe, nothing is
  * answered, nothing reaches the robot. */
 static void test_commands_not_subscribed(void **state)
@@ -1168,6 +1247,7 @@ int main(void)
         cmocka_unit_test_teardown(test_broker_stopped, mqtt_teardown),
         cmocka_unit_test_teardown(test_commands, mqtt_teardown),
         cmocka_unit_test_teardown(test_commands_not_subscribed, mqtt_teardown),
+        cmocka_unit_test_teardown(test_commands_lease, mqtt_teardown),
         cmocka_unit_test_teardown(test_reload_removes_robot, mqtt_teardown),
         cmocka_unit_test_teardown(test_long_prefix, mqtt_teardown),
         cmocka_unit_test_teardown(test_oversized_command, mqtt_teardown),

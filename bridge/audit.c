@@ -32,34 +32,33 @@ bool audit_enabled(const struct bridge *b)
     return b->cfg.audit_file[0] != '\0';
 }
 
-/* The hash of the last line of the open file, or 64 zeros when it holds
- * none. A last line longer than AUDIT_TAIL_MAX is hashed from its tail (it
- * cannot be a record of ours; verify will name it). A file that does not
- * end with LF gets one, so the next record starts its own line. */
-static void read_last_line(struct audit *a)
+/* The hash of the last line of the file open for reading on fd, or 64
+ * zeros when it holds none. A last line longer than AUDIT_TAIL_MAX is
+ * hashed from its tail (it cannot be a record of ours; verify will name
+ * it). *lf_missing: the file does not end with LF, so the next record
+ * must begin with one to start its own line. */
+static void read_last_line(int fd, char prev[AUDIT_HASH_HEX + 1], bool *lf_missing)
 {
-    memset(a->prev, '0', AUDIT_HASH_HEX);
-    a->prev[AUDIT_HASH_HEX] = '\0';
+    memset(prev, '0', AUDIT_HASH_HEX);
+    prev[AUDIT_HASH_HEX] = '\0';
+    *lf_missing = false;
     struct stat st;
-    if (fstat(a->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
         return;
     off_t size = st.st_size;
     size_t want = size > AUDIT_TAIL_MAX ? AUDIT_TAIL_MAX : (size_t)size;
     char *buf = malloc(want);
     if (!buf)
         return;
-    ssize_t n = pread(a->fd, buf, want, size - (off_t)want);
-    if (n == (ssize_t)want) {
+    if (pread(fd, buf, want, size - (off_t)want) == (ssize_t)want) {
         size_t end = want;
-        bool lf_at_end = buf[end - 1] == '\n';
-        if (lf_at_end)
+        *lf_missing = buf[end - 1] != '\n';
+        if (!*lf_missing)
             end--;
         size_t start = end;
         while (start > 0 && buf[start - 1] != '\n')
             start--;
-        audit_hash(buf + start, end - start, a->prev);
-        if (!lf_at_end && write(a->fd, "\n", 1) != 1)
-            a->failing = true;
+        audit_hash(buf + start, end - start, prev);
     }
     free(buf);
 }
@@ -82,20 +81,15 @@ int audit_open(struct bridge *b, char err[AUDIT_ERR_MAX])
         return -1;
     }
     /* O_WRONLY cannot pread: read the tail through a second descriptor. */
+    memset(a->prev, '0', AUDIT_HASH_HEX);
+    a->prev[AUDIT_HASH_HEX] = '\0';
     int rfd = open(b->cfg.audit_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (rfd >= 0) {
-        int wfd = a->fd;
-        a->fd = rfd;
-        read_last_line(a);
-        a->fd = wfd;
+        bool lf_missing = false;
+        read_last_line(rfd, a->prev, &lf_missing);
         close(rfd);
-        if (a->failing) {
-            /* The LF after an unfinished line went to the read-only fd: retry here. */
-            a->failing = write(wfd, "\n", 1) != 1;
-        }
-    } else {
-        memset(a->prev, '0', AUDIT_HASH_HEX);
-        a->prev[AUDIT_HASH_HEX] = '\0';
+        if (lf_missing && write(a->fd, "\n", 1) != 1)
+            a->failing = true;
     }
     log_info(&b->log, "audit trail: %s", b->cfg.audit_file);
     json_t *rec = audit_event("start", NULL, NULL);

@@ -99,7 +99,7 @@ int tokens_parse(const char *name, const char *text, size_t len, struct token_en
             snprintf(err, TOKENS_ERR_MAX, "%s:%zu: a NUL byte in the line", name, line_no);
             goto fail;
         }
-        struct token_entry e;
+        struct token_entry e = {0};
         const char *why = "";
         if (!parse_line(p, n, &e, &why)) {
             snprintf(err, TOKENS_ERR_MAX, "%s:%zu: %s", name, line_no, why);

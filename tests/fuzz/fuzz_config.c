@@ -6,7 +6,9 @@
  * whose position lies in the text (line 1..lines of the text, column
  * 1..that line's length + 1), with a non-empty message. On 0 the settings hold the documented bounds:
  * robots <= ROBOTS_MAX with distinct valid names, every allowed command a
- * command type of the schema, limits in range, listen hosts numeric. Loading
+ * command type of the schema, limits in range, listen hosts numeric,
+ * access rules within their bounds, a client port off loopback only with
+ * access rules. Loading
  * the same text again gives the same result and message. config_free()
  * always runs, and twice on the same struct is harmless.
  *
@@ -117,6 +119,19 @@ static void check_config(const struct config *cfg)
         for (unsigned t = 0; t < FRAME_TYPES_MAX; t++)
             CHECK(m->rate[t] >= 0 && m->rate[t] <= MQTT_RATE_MAX);
     }
+    /* Interface 1.1: access rules, json_unix, the exposure rule. */
+    CHECK(cfg->naccess <= ACCESS_RULES_MAX);
+    CHECK(!cfg->naccess || cfg->has_access);
+    for (unsigned i = 0; i < cfg->naccess; i++) {
+        const struct access_rule *rule = &cfg->access[i];
+        CHECK(rule->nwho >= 1 && rule->nwho <= ACCESS_WHO_MAX);
+        for (unsigned k = 0; k < rule->nwho; k++)
+            CHECK(terminated(rule->who[k], sizeof rule->who[k]) && rule->who[k][0] != '\0');
+        CHECK(rule->robots == UINT32_MAX || rule->robots >> cfg->nrobots == 0 || cfg->nrobots == 32);
+    }
+    CHECK(!cfg->has_unix || cfg->unix_path[0] == '/');
+    CHECK(cfg->unix_mode <= 0777);
+    CHECK(cfg->has_access || listen_addr_is_loopback(&cfg->json_listen));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

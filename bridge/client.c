@@ -4,6 +4,7 @@
 #include "robot.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +389,8 @@ static void take_lines(struct client *c, const char *data, size_t n)
         if (len && line[len - 1] == '\r')
             len--;
         request_handle(c, line, len);
+        if (line == c->in)
+            OPENSSL_cleanse(c->in, c->in_len); /* it may have held a token (auth) */
         c->in_len = 0;
         data += part + 1;
         n -= part + 1;
@@ -425,6 +428,8 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     take_lines(c, buf, (size_t)n);
+    /* Request bytes may hold a token (auth): none stays on the stack. */
+    OPENSSL_cleanse(buf, (size_t)n);
     if (c->closing) {
         /* Reply first, then close: stop reading, let the flush finish. */
         ev_io_stop(c->b->loop, &c->rio);

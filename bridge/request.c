@@ -332,8 +332,8 @@ static void req_send(struct client *c, const json_t *req, const json_t *id)
 }
 
 /* {"cmd":"auth","token":"SECRET"}: the token is checked, then wiped from
- * the parsed request (request_handle wipes the line). The error never
- * says what was wrong: a name, a token, a block. */
+ * the parsed request (the transport wipes its own buffers: client.c). The
+ * error never says what was wrong: a name, a token, a block. */
 static void req_auth(struct client *c, const json_t *req, const json_t *id)
 {
     json_t *token = json_object_get(req, "token");
@@ -502,10 +502,6 @@ void request_handle(struct client *c, const char *line, size_t len)
             unauthorized(c, id, requests[k].grant, NULL);
         else if (requests[k].fn != req_state || state_allowed(c, req, id))
             requests[k].fn(c, req, id);
-        if (k < sizeof requests / sizeof requests[0] && requests[k].fn == req_auth)
-            /* The token was in this line: wipe it (the buffer is the
-             * client's read buffer or line buffer, both writable). */
-            OPENSSL_cleanse((char *)line, len);
     }
     json_decref(req);
 }

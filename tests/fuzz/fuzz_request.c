@@ -82,6 +82,7 @@ static const char *const STATE_FRAMES[] = {
 static const char *const ERROR_CODES[] = {
     "bad_json",  "bad_request", "unknown_cmd",   "unknown_robot", "unknown_type", "bad_field",
     "forbidden", "robot_offline", "timeout",     "busy",          "line_too_long",
+    "unauthorized", "not_in_control", "audit_failed",
 };
 
 /* What each cmd answers with, and the ERROR codes it may give instead
@@ -97,6 +98,11 @@ static const struct {
     {"state", "STATE", " bad_request unknown_robot "},
     {"watch", "WATCH", " bad_request unknown_robot unknown_type "},
     {"send", NULL, " bad_request unknown_robot unknown_type forbidden bad_field robot_offline "},
+    /* Interface 1.1: no tokens_file and no access here, so auth always
+     * fails and there is no lease to take or release. */
+    {"auth", "AUTH", " unauthorized "},
+    {"control", "CONTROL", " bad_request unknown_robot "},
+    {"release", "CONTROL", " bad_request unknown_robot "},
 };
 
 /* Built once; each run adds and removes one client. */

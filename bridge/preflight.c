@@ -66,7 +66,8 @@ static int appendable(const char *file)
     }
     if (errno != ENOENT)
         return -1;
-    char dir[sizeof ((struct config *)0)->record];
+    char dir[sizeof ((struct config *)0)->record > sizeof ((struct config *)0)->audit_file
+             ? sizeof ((struct config *)0)->record : sizeof ((struct config *)0)->audit_file];
     snprintf(dir, sizeof dir, "%s", file);
     return access(dirname(dir), W_OK | X_OK);
 }
@@ -77,6 +78,10 @@ int preflight_check(const struct config *cfg, const char *path, bool record_from
     if (cfg->record[0] && appendable(cfg->record) < 0)
         return fail(path, "record", record_from_cli, err, "record file %s cannot be written: %s",
                     cfg->record, strerror(errno));
+    /* The tokens file was read by the loader already (mode, syntax). */
+    if (cfg->audit_file[0] && appendable(cfg->audit_file) < 0)
+        return fail(path, "audit_file", false, err, "audit file %s cannot be written: %s",
+                    cfg->audit_file, strerror(errno));
     const struct mqtt_cfg *m = &cfg->mqtt;
     if (!m->enabled)
         return 0;

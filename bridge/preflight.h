@@ -3,8 +3,9 @@
  * config_load_file() already checks everything inside the file. At start
  * the daemon also opens files the configuration names; preflight_check()
  * tries the same access without creating, binding or connecting anything:
- * the record file must be appendable (or creatable in its directory), the
- * mqtt ca, cert and key readable. Run under systemd's ExecStartPre= it sees
+ * the record file and the audit file must be appendable (or creatable in
+ * their directory), the mqtt ca, cert and key readable. (The tokens file is
+ * read, and its mode checked, by the loader itself.) Run under systemd's ExecStartPre= it sees
  * the same user and sandbox the daemon will.
  *
  * Not checked, because only doing it tells: whether a listen address can be

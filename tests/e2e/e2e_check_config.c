@@ -148,6 +148,10 @@ static const struct bad_case bad_cases[] = {
     {"record file in a missing directory",
      "{\n  \"robots\": [{\"name\": \"rob1\"}],\n  \"record\": \"/nonexistent-rb/frames.log\"\n}", NULL,
      ":3:13: record file /nonexistent-rb/frames.log cannot be written: No such file or directory\n"},
+    {"audit file in a missing directory",
+     "{\n  \"robots\": [{\"name\": \"rob1\"}],\n  \"audit_file\": \"/nonexistent-rb/audit.log\"\n}",
+     NULL, ":3:17: audit file /nonexistent-rb/audit.log cannot be written: No such file or "
+     "directory\n"},
     {"mqtt ca missing",
      "{\n  \"robots\": [{\"name\": \"rob1\"}],\n  \"mqtt\": {\n    \"host\": \"127.0.0.1\",\n"
      "    \"ca\": \"/nonexistent-rb/ca.pem\"\n  }\n}",

@@ -355,6 +355,95 @@ static void test_audit_chain(void **state)
     unlink(path);
 }
 
+/* --- lease state -------------------------------------------------------------------------- */
+
+static struct client *fake_client(struct bridge *b, bool watching, const char *token)
+{
+    struct client *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->b = b;
+    c->fd = -1;
+    snprintf(c->peer, sizeof c->peer, "127.0.0.1:%d", 40000 + (int)b->nclients);
+    principal_token(&c->who, token);
+    c->watching = watching;
+    c->watch_robots = UINT32_MAX;
+    c->watch_types = UINT64_MAX;
+    c->next = b->clients;
+    if (b->clients)
+        b->clients->prev = c;
+    b->clients = c;
+    b->nclients++;
+    return c;
+}
+
+/* The CONTROL messages queued for c, as one text, and forget them. */
+static void take_queue(struct client *c, char *out, size_t n)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < c->q_count; i++) {
+        struct msg *m = c->q[(c->q_head + i) % c->q_cap];
+        size_t have = strlen(out);
+        assert_true(have + m->len < n);
+        memcpy(out + have, m->data, m->len);  /* a msg is not NUL-terminated */
+        out[have + m->len] = '\0';
+        msg_unref(m);
+    }
+    c->q_count = 0;
+    c->q_bytes = 0;
+}
+
+static void test_lease_state(void **state)
+{
+    (void)state;
+    static struct bridge b;
+    load_bridge(&b, "{\"robots\":[{\"name\":\"rob1\"}],\"access\":[]}");
+    b.loop = ev_default_loop(0);
+    b.log.level = LOG_ERROR + 1;
+    struct robot robots[1];
+    memset(robots, 0, sizeof robots);
+    robots[0].b = &b;
+    robots[0].cfg = &b.cfg.robots[0];
+    b.robots = robots;
+    clients_register(&b);
+    struct client *w = fake_client(&b, true, "w");
+    struct client *a = fake_client(&b, false, "a");
+    struct client *s = fake_client(&b, false, "s");
+    char prev[PRINCIPAL_TEXT_MAX], q[2048];
+
+    assert_null(lease_holder(&b, "rob1"));
+    assert_int_equal(lease_take(&b, &robots[0], a, false, prev), LEASE_TAKEN);
+    assert_string_equal(lease_holder(&b, "rob1"), "token:a");
+    assert_true(lease_held_by(&b, "rob1", a));
+    take_queue(w, q, sizeof q);
+    assert_string_equal(q, "{\"class\":\"CONTROL\",\"robot\":\"rob1\",\"state\":\"taken\","
+                           "\"holder\":\"token:a\"}\n");
+    take_queue(a, q, sizeof q);
+    assert_string_equal(q, "");                         /* the requester gets its reply elsewhere */
+    assert_int_equal(lease_take(&b, &robots[0], a, false, prev), LEASE_YOURS);
+    assert_int_equal(lease_take(&b, &robots[0], s, false, prev), LEASE_HELD);
+    assert_false(lease_release(&b, &robots[0], s));
+    assert_int_equal(lease_take(&b, &robots[0], s, true, prev), LEASE_TAKEN);
+    assert_string_equal(prev, "token:a");
+    take_queue(a, q, sizeof q);                          /* the old holder is told */
+    assert_string_equal(q, "{\"class\":\"CONTROL\",\"robot\":\"rob1\",\"state\":\"taken\","
+                           "\"holder\":\"token:s\",\"previous\":\"token:a\"}\n");
+    take_queue(w, q, sizeof q);
+    assert_non_null(strstr(q, "\"previous\":\"token:a\""));
+    lease_client_gone(&b, s);
+    assert_null(lease_holder(&b, "rob1"));
+    take_queue(w, q, sizeof q);
+    assert_string_equal(q, "{\"class\":\"CONTROL\",\"robot\":\"rob1\",\"state\":\"released\","
+                           "\"holder\":\"token:s\",\"reason\":\"disconnect\"}\n");
+    assert_int_equal(lease_take(&b, &robots[0], a, false, prev), LEASE_TAKEN);
+    assert_true(lease_release(&b, &robots[0], a));
+    take_queue(w, q, sizeof q);
+    assert_non_null(strstr(q, "\"reason\":\"release\""));
+    while (b.clients)
+        client_close(b.clients);
+    hub_unregister(&b, &b.watchers);
+    config_free(&b.cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_config_cases),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_audit_chain),
+        cmocka_unit_test(test_lease_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -536,6 +536,134 @@ static void test_startup_rules(void **state)
     unlink(path);
 }
 
+/* --- the CLI ------------------------------------------------------------------------ */
+
+/* $RB_CLI with args and an optional RAPIDBRIDGE_TOKEN; exit status, stdout
+ * and stderr together in out. */
+static int run_cli(const char *const *args, const char *env_token, char *out, size_t n)
+{
+    const char *cli = getenv("RB_CLI");
+    assert_non_null(cli);
+    const char *argv[24] = {cli};
+    size_t k = 1;
+    for (; args[k - 1]; k++) {
+        assert_true(k < 23);
+        argv[k] = args[k - 1];
+    }
+    argv[k] = NULL;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        if (env_token)
+            setenv("RAPIDBRIDGE_TOKEN", env_token, 1);
+        else
+            unsetenv("RAPIDBRIDGE_TOKEN");
+        execv(cli, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    ssize_t r;
+    while (len + 1 < n && (r = read(p[0], out + len, n - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* token new makes a token and its line; the CLI authenticates from a file,
+ * from the environment, over the Unix socket, and send --control takes
+ * the lease for its command. */
+static void test_cli(void **state)
+{
+    char out[8192];
+    assert_int_equal(run_cli((const char *const[]){"token", "new", "cli1", NULL}, NULL, out,
+                             sizeof out), 0);
+    char token[128] = "", line[256] = "";
+    /* The token is the line after the first; the tokens line is the last. */
+    char *p = strchr(out, '\n');
+    assert_non_null(p);
+    assert_int_equal(sscanf(p + 1, "%127s", token), 1);
+    assert_int_equal(strlen(token), 64);               /* 256 random bits in hex */
+    char *last = out + strlen(out) - 1;
+    while (last > out && last[-1] != '\n')
+        last--;
+    assert_true(strlen(last) < sizeof line);
+    memcpy(line, last, strlen(last) + 1);
+    char h[65];
+    sha256_hex(token, h);
+    char want[128];
+    snprintf(want, sizeof want, "cli1 %s\n", h);
+    assert_string_equal(line, want);
+    assert_int_equal(run_cli((const char *const[]){"token", "new", "bad/name", NULL}, NULL, out,
+                             sizeof out), 2);
+
+    char tokens[64], tokfile[64], cfg[TEXT_MAX], sock[64], extra[256];
+    strcpy(tokens, "/tmp/rb-clitok-XXXXXX");
+    int fd = mkstemp(tokens);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+    close(fd);
+    strcpy(tokfile, "/tmp/rb-clikey-XXXXXX");
+    fd = mkstemp(tokfile);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, token, strlen(token)), (ssize_t)strlen(token));
+    assert_int_equal(write(fd, "\n", 1), 1);
+    close(fd);
+    snprintf(sock, sizeof sock, "/tmp/rb-e2e-c%d.sock", (int)getpid());
+    snprintf(extra, sizeof extra, ",\"json_unix\":{\"path\":\"%s\",\"mode\":\"0600\"}", sock);
+    snprintf(cfg, sizeof cfg,
+             "{\"robots\":[{\"name\":\"rob1\",\"commands\":[\"SETDO\"]}],"
+             "\"limits\":{\"idle_timeout\":30,\"ack_timeout\":0.3},\"tokens_file\":\"%s\"%s,"
+             "\"access\":[{\"who\":[\"token:cli1\"],\"may\":[\"watch\",\"control\",\"SETDO\"]},"
+             "{\"who\":[\"user:root\"],\"may\":[\"watch\"]}]}", tokens, extra);
+    struct daemon *d = daemon_start(state, cfg);
+    assert_true(daemon_wait_log(d, "listening for clients on unix:", HARNESS_RECV_MS));
+    char connect[64];
+    snprintf(connect, sizeof connect, "127.0.0.1:%u", d->client_port);
+
+    /* Anonymous has no grant at all here. */
+    assert_int_equal(run_cli((const char *const[]){"--connect", connect, "stats", NULL}, NULL, out,
+                             sizeof out), 1);
+    assert_non_null(strstr(out, "unauthorized"));
+    assert_int_equal(run_cli((const char *const[]){"--connect", connect, "--token-file", tokfile,
+                                                   "stats", NULL}, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"STATS\""));
+    assert_int_equal(run_cli((const char *const[]){"--connect", connect, "stats", NULL}, token, out,
+                             sizeof out), 0);
+    assert_int_equal(run_cli((const char *const[]){"--connect", connect, "stats", NULL}, "wrong",
+                             out, sizeof out), 1);
+    assert_non_null(strstr(out, "unauthorized"));
+    assert_int_equal(run_cli((const char *const[]){"--connect", connect, "--token", token,
+                                                   "version", NULL}, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "visible"));            /* the ps warning */
+    /* The Unix socket: user:root may watch. */
+    assert_int_equal(run_cli((const char *const[]){"--unix", sock, "robots", NULL}, NULL, out,
+                             sizeof out), 0);
+    /* send needs the lease; --control takes it for the command. */
+    int robot = trobot_hello(d, "rob1");
+    (void)robot;
+    assert_int_equal(run_cli((const char *const[]){"--connect", connect, "--token-file", tokfile,
+                                                   "--timeout", "1", "send", "rob1", "SETDO",
+                                                   "name=doA", "value=1", NULL}, NULL, out,
+                             sizeof out), 1);
+    assert_non_null(strstr(out, "not_in_control"));
+    run_cli((const char *const[]){"--connect", connect, "--token-file", tokfile, "--timeout", "3",
+                                  "--control", "send", "rob1", "SETDO", "name=doA", "value=1",
+                                  NULL}, NULL, out, sizeof out);
+    assert_non_null(strstr(out, "\"timeout\""));       /* it reached the robot, which is silent */
+    daemon_stop(state);
+    unlink(tokens);
+    unlink(tokfile);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,6 +674,7 @@ int main(void)
         cmocka_unit_test_teardown(test_unix_two_uids, daemon_teardown),
         cmocka_unit_test_teardown(test_unix_mode, daemon_teardown),
         cmocka_unit_test(test_startup_rules),
+        cmocka_unit_test_teardown(test_cli, daemon_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

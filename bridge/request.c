@@ -478,7 +478,11 @@ void request_handle(struct client *c, const char *line, size_t len)
     json_error_t e;
     json_t *req = json_loadb(line, len, JSON_DECODE_ANY, &e);
     if (!req) {
-        client_error(c, NULL, "bad_json", "%s (column %d)", e.text, e.column);
+        /* jansson quotes the input near the error: never a token's text. */
+        if (memmem(line, len, "\"token\"", 7))
+            client_error(c, NULL, "bad_json", "not valid JSON (column %d)", e.column);
+        else
+            client_error(c, NULL, "bad_json", "%s (column %d)", e.text, e.column);
         return;
     }
     const json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;

@@ -156,6 +156,13 @@ static void test_tokens(void **state)
     auth_refused(c, "");
     tclient_request_error(c, "{\"cmd\":\"auth\"}", NULL, "unauthorized", "authentication failed");
 
+    /* A broken auth line: the error quotes nothing of it. */
+    tclient_send(c, "{\"cmd\":\"auth\",\"token\":\"hmi-secret-0123456789abcdef");
+    e = tclient_expect_class(c, "ERROR", HARNESS_RECV_MS);
+    assert_string_equal(json_str(e, "code"), "bad_json");
+    assert_null(strstr(json_str(e, "message"), "secret"));
+    json_decref(e);
+
     /* The right one: the principal and its grants, robot by robot, command
      * types only where the allowlist has them (CALL is granted, not allowed);
      * hmi1's rule names rob1 only, and anonymous's rule is not hmi1's. */

@@ -157,7 +157,7 @@ static void test_tokens(void **state)
     tclient_request_error(c, "{\"cmd\":\"auth\"}", NULL, "unauthorized", "authentication failed");
 
     /* A broken auth line: the error quotes nothing of it. */
-    tclient_send(c, "{\"cmd\":\"auth\",\"token\":\"hmi-secret-0123456789abcdef");
+    tclient_send(c, "{\"cmd\":\"auth\",\"token\":\"hmi-secret\\q0123\"}"); /* a bad escape */
     e = tclient_expect_class(c, "ERROR", HARNESS_RECV_MS);
     assert_string_equal(json_str(e, "code"), "bad_json");
     assert_null(strstr(json_str(e, "message"), "secret"));

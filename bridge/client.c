@@ -16,6 +16,28 @@
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 
+static ssize_t plain_read(struct client *c, void *buf, size_t len)
+{
+    return read(c->fd, buf, len);
+}
+
+static ssize_t plain_writev(struct client *c, const struct iovec *iov, int iovcnt)
+{
+    return writev(c->fd, iov, iovcnt);
+}
+
+static void plain_shutdown(struct client *c)
+{
+    (void)c;
+}
+
+const struct client_transport client_plain_transport = {
+    .read = plain_read,
+    .writev = plain_writev,
+    .shutdown = plain_shutdown,
+    .kind = "tcp",
+};
+
 static void mark_dirty(struct client *c)
 {
     if (c->dirty)
@@ -44,6 +66,7 @@ struct client *client_open(struct bridge *b, int fd, const char *peer)
         return NULL;
     }
     c->b = b;
+    c->tx = &client_plain_transport;
     c->fd = fd;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
@@ -78,6 +101,7 @@ void client_close(struct client *c)
     robots_forget(b, c);
     ev_io_stop(b->loop, &c->rio);
     ev_io_stop(b->loop, &c->wio);
+    c->tx->shutdown(c);
     close(c->fd);
     unlink_dirty(c);
     if (c->prev)
@@ -203,7 +227,7 @@ static bool write_some(struct client *c)
             iov[n].iov_len = m->len - off;
             total += iov[n].iov_len;
         }
-        ssize_t w = writev(c->fd, iov, n);
+        ssize_t w = c->tx->writev(c, iov, n);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         size_t left = (size_t)w;
@@ -389,7 +413,7 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct client *c = w->data;
     char buf[CLIENT_READ_CHUNK];
-    ssize_t n = read(c->fd, buf, sizeof buf);
+    ssize_t n = c->tx->read(c, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n == 0 && !c->watching) {

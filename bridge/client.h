@@ -38,6 +38,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #define CLIENT_LINE_MAX (64 * 1024)
 #define CLIENT_READ_CHUNK (16 * 1024)
@@ -48,8 +50,27 @@
  * that delays its DROPPED notice. */
 #define CLIENT_SNDBUF (256 * 1024)
 
+struct client;
+
+/* How a client's bytes move: plain socket calls, or TLS (tls.h). read and
+ * writev behave like read(2)/writev(2) on a non-blocking socket: -1 with
+ * errno EAGAIN when nothing can move now, 0 from read at end of input.
+ * shutdown ends the transport's session before the fd is closed (a TLS
+ * close_notify, best effort, never blocking); it frees what the transport
+ * holds. kind names it in logs and metrics: "tcp", "unix", "tls", "ws". */
+struct client_transport {
+    ssize_t (*read)(struct client *c, void *buf, size_t len);
+    ssize_t (*writev)(struct client *c, const struct iovec *iov, int iovcnt);
+    void (*shutdown)(struct client *c);
+    const char *kind;
+};
+
+/* The default: read(2) and writev(2) on c->fd. */
+extern const struct client_transport client_plain_transport;
+
 struct client {
     struct bridge *b;
+    const struct client_transport *tx; /* never NULL */
     struct client *prev, *next;    /* bridge's list */
     struct client *dirty_next;     /* bridge's flush list */
     bool dirty;

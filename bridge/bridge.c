@@ -7,6 +7,7 @@
 #include "record.h"
 #include "reload.h"
 #include "robot.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,10 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         net_tune(fd, 0);
         net_sndbuf(fd, CLIENT_SNDBUF);
         log_debug(&b->log, "client %s connected", peer);
-        client_open(b, fd, peer);
+        if (b->json_tls)
+            tls_accept(b->json_tls, b, fd, peer);
+        else
+            client_open(b, fd, peer);
     }
 }
 
@@ -79,6 +83,10 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     log_info(&b->log, "SIGHUP: reloading the configuration");
     notify_reloading(b);
     int rc = bridge_reload(b);
+    /* Certificates are read again even when the file was refused: a
+     * renewed certificate must not wait for a fixed configuration. */
+    if (tls_reload(b) < 0)
+        rc = -1;
     record_reopen(b);
     notify_reloaded(b, rc == 0);
 }
@@ -106,10 +114,22 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
         return -1;
     log_info(&b->log, "listening for robots on %s", bound);
     snprintf(b->diag.robot_port, sizeof b->diag.robot_port, "%s", bound);
+    if (b->cfg.json_tls.enabled) {
+        char tls_err[TLS_ERR_MAX];
+        b->json_tls = tls_server_new(&b->cfg.json_tls, "json_tls", tls_err);
+        if (!b->json_tls) {
+            if (strlen(tls_err) >= NET_ERR_MAX)
+                log_error(&b->log, "%s", tls_err); /* long paths: the whole line first */
+            snprintf(err, NET_ERR_MAX, "%.*s", NET_ERR_MAX - 1, tls_err);
+            return -1;
+        }
+    }
     b->json_fd = net_listen(&b->cfg.json_listen, bound, err);
     if (b->json_fd < 0)
         return -1;
     log_info(&b->log, "listening for clients on %s", bound);
+    if (b->json_tls)
+        log_info(&b->log, "clients must speak TLS (json_tls: %s)", b->cfg.json_tls.cert);
     if (mqtt_open(b, err) < 0)
         return -1;
 
@@ -164,6 +184,8 @@ void bridge_close(struct bridge *b)
             client_close(b->clients);
     }
     mqtt_close(b);
+    tls_server_free(b->json_tls);
+    b->json_tls = NULL;
     robots_free(b);
     if (b->robot_fd >= 0)
         close(b->robot_fd);

@@ -58,7 +58,7 @@ static void send_version(struct client *c, const json_t *id)
     json_decref(j);
 }
 
-struct client *client_open(struct bridge *b, int fd, const char *peer)
+struct client *client_new(struct bridge *b, int fd, const char *peer)
 {
     struct client *c = calloc(1, sizeof *c);
     if (!c) {
@@ -72,14 +72,34 @@ struct client *client_open(struct bridge *b, int fd, const char *peer)
     ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
     ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
     c->rio.data = c->wio.data = c;
-    ev_io_start(b->loop, &c->rio);
     c->next = b->clients;
     if (b->clients)
         b->clients->prev = c;
     b->clients = c;
     b->nclients++;
-    send_version(c, NULL);
     return c;
+}
+
+void client_start(struct client *c)
+{
+    c->starting = false;
+    ev_set_cb(&c->rio, client_read_cb);
+    ev_set_cb(&c->wio, client_write_cb);
+    ev_io_start(c->b->loop, &c->rio);
+    send_version(c, NULL);
+}
+
+struct client *client_open(struct bridge *b, int fd, const char *peer)
+{
+    struct client *c = client_new(b, fd, peer);
+    if (c)
+        client_start(c);
+    return c;
+}
+
+void client_tls_verified(struct client *c)
+{
+    (void)c;
 }
 
 static void unlink_dirty(struct client *c)
@@ -258,6 +278,8 @@ void client_flush(struct client *c)
         client_close(c);
         return;
     }
+    if (c->starting)
+        return; /* client_start marks it dirty again */
     if (!write_some(c)) {
         log_debug(&c->b->log, "client %s: write failed: %s", c->peer, strerror(errno));
         client_close(c);

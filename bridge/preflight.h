@@ -4,7 +4,8 @@
  * the daemon also opens files the configuration names; preflight_check()
  * tries the same access without creating, binding or connecting anything:
  * the record file must be appendable (or creatable in its directory), the
- * mqtt ca, cert and key readable. Run under systemd's ExecStartPre= it sees
+ * mqtt ca, cert and key readable, json_tls's files loadable as at start
+ * (PEM, the key matching the certificate). Run under systemd's ExecStartPre= it sees
  * the same user and sandbox the daemon will.
  *
  * Not checked, because only doing it tells: whether a listen address can be

@@ -34,6 +34,10 @@ struct cli_args {
     const char *robots[CLI_FILTER_MAX];  /* watch --robot */
     const char *types[CLI_FILTER_MAX];   /* watch --type */
     const char *fields[CLI_FIELDS_MAX];  /* send: "NAME=VALUE" or "NAME:=JSON" */
+    bool tls;                  /* --tls or any --tls-* option */
+    const char *tls_ca;        /* --tls-ca FILE, NULL: the system's CAs */
+    const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: both or neither */
+    const char *tls_name;      /* --tls-name, NULL: the host of --connect */
 };
 
 /* Returns 0 and fills a, or -1 with err set. Resets getopt's state, so it

@@ -592,6 +592,77 @@ static void test_s_client(void **state)
     daemon_stop(state);
 }
 
+/* $RB_CLI with args; its exit status, stdout in out (NUL-terminated). */
+static int cli(struct daemon *d, const char *const *args, char *out, size_t n)
+{
+    const char *bin = getenv("RB_CLI");
+    assert_non_null(bin);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[32];
+        size_t k = 0;
+        argv[k++] = bin;
+        for (size_t i = 0; args[i] && k < 31; i++)
+            argv[k++] = args[i];
+        argv[k] = NULL;
+        dup2(p[1], 1);
+        close(p[0]);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    long long end = mono_ms() + 2 * WAIT_MS;
+    while (len < n - 1 && mono_ms() < end && wait_io(d, p[0], POLLIN, (int)(end - mono_ms()))) {
+        ssize_t r = read(p[0], out + len, n - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    close(p[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* rapidbridge-cli --tls-*: verifies the bridge, presents a client certificate. */
+static void test_cli(void **state)
+{
+    struct daemon *d = start_with_ca(state, true);
+    char connect[32], out[4096];
+    snprintf(connect, sizeof connect, "127.0.0.1:%u", d->client_port);
+    const char *ok[] = {"--connect", connect, "--tls-ca", file("ca.pem"), "--tls-cert",
+                        file("client.pem"), "--tls-key", file("client.key"), "-j", "version", NULL};
+    assert_int_equal(cli(d, ok, out, sizeof out), 0);
+    assert_non_null(strstr(out, "{\"class\":\"VERSION\""));
+    assert_true(daemon_wait_log(d, "CN \"panel-3\" verified", WAIT_MS));
+    /* "localhost" resolves to 127.0.0.1 and is in the certificate too. */
+    char by_name[32];
+    snprintf(by_name, sizeof by_name, "localhost:%u", d->client_port);
+    const char *named[] = {"--connect", by_name, "--tls-ca", file("ca.pem"), "--tls-cert",
+                           file("client.pem"), "--tls-key", file("client.key"), "-j", "version",
+                           NULL};
+    assert_int_equal(cli(d, named, out, sizeof out), 0);
+    /* The wrong name, no client certificate, or no --tls at all: exit 2, no reply. */
+    const char *wrong_name[] = {"--connect", connect, "--tls-ca", file("ca.pem"), "--tls-name",
+                                "bridge.example", "--tls-cert", file("client.pem"), "--tls-key",
+                                file("client.key"), "version", NULL};
+    assert_int_equal(cli(d, wrong_name, out, sizeof out), 2);
+    const char *no_cert[] = {"--connect", connect, "--tls-ca", file("ca.pem"), "version", NULL};
+    assert_int_equal(cli(d, no_cert, out, sizeof out), 2);
+    assert_null(strstr(out, "VERSION"));
+    const char *untrusted[] = {"--connect", connect, "--tls-ca", file("rogue.pem"), "--tls-cert",
+                               file("client.pem"), "--tls-key", file("client.key"), "version",
+                               NULL};
+    assert_int_equal(cli(d, untrusted, out, sizeof out), 2);
+    assert_null(strstr(out, "VERSION"));
+    daemon_stop(state);
+}
+
 /* A TLS watcher that does not read does not hold up one that does: the fast
  * one gets every frame in order while the slow one's stream is dropped. */
 static void test_slow_tls_client(void **state)
@@ -641,6 +712,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reload, daemon_teardown),
         cmocka_unit_test_teardown(test_s_client, daemon_teardown),
         cmocka_unit_test_teardown(test_slow_tls_client, daemon_teardown),
+        cmocka_unit_test_teardown(test_cli, daemon_teardown),
     };
     return cmocka_run_group_tests_name("e2e_tls", tests, make_certs, remove_certs);
 }

@@ -44,7 +44,8 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
                 "{\"class\":\"ERROR\",\"code\":\"busy\",\"message\":\"too many clients\"}\n";
             log_warn(&b->log, "client %s refused: %u clients already connected", peer,
                      b->nclients);
-            if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            /* A TLS port sends no plain text, this line neither. */
+            if (!b->json_tls && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 log_debug(&b->log, "client %s: %s", peer, strerror(errno));
             close(fd);
             continue;

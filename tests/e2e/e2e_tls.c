@@ -491,6 +491,24 @@ static void test_plain_client(void **state)
     daemon_stop(state);
 }
 
+/* A full bridge closes a TLS connection without the plain-text busy line. */
+static void test_busy_sends_nothing(void **state)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"limits\":{\"max_clients\":1},\"json_tls\":{\"cert\":\"%s\",\"key\":\"%s\"}}",
+             file("server1.pem"), file("server1.key"));
+    struct daemon *d = daemon_start(state, text);
+    struct tc *in = tc_connect(d, NULL, NULL);
+    int extra = tcp_to(d->client_port, 0);
+    assert_int_equal(plain_drain(d, extra, WAIT_MS), 0);
+    assert_true(daemon_wait_log(d, "refused: 1 clients already connected", WAIT_MS));
+    close(extra);
+    json_decref(tc_request(in, "{\"cmd\":\"version\"}", "VERSION"));
+    tc_free(in);
+    daemon_stop(state);
+}
+
 static void copy_file(const char *from, const char *to)
 {
     assert_int_equal(run("cp %s %s", from, to), 0);
@@ -709,6 +727,7 @@ int main(void)
         cmocka_unit_test_teardown(test_required, daemon_teardown),
         cmocka_unit_test_teardown(test_optional, daemon_teardown),
         cmocka_unit_test_teardown(test_plain_client, daemon_teardown),
+        cmocka_unit_test_teardown(test_busy_sends_nothing, daemon_teardown),
         cmocka_unit_test_teardown(test_reload, daemon_teardown),
         cmocka_unit_test_teardown(test_s_client, daemon_teardown),
         cmocka_unit_test_teardown(test_slow_tls_client, daemon_teardown),

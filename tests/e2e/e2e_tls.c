@@ -278,6 +278,21 @@ static json_t *tc_wait(struct tc *c, const char *cls)
     }
 }
 
+/* Write n bytes as one SSL_write (one record up to 16 KiB), waiting as needed. */
+static void tc_write_all(struct tc *c, const char *p, size_t n)
+{
+    for (;;) {
+        ERR_clear_error();
+        int w = SSL_write(c->ssl, p, (int)n);
+        if (w == (int)n)
+            return;
+        int e = SSL_get_error(c->ssl, w);
+        if ((e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+            || !wait_io(c->d, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, WAIT_MS))
+            fail_msg("TLS write failed");
+    }
+}
+
 /* Send a line; false when the connection broke. */
 static bool tc_try_send(struct tc *c, const char *line)
 {
@@ -610,11 +625,10 @@ static void test_s_client(void **state)
     daemon_stop(state);
 }
 
-/* $RB_CLI with args; its exit status, stdout in out (NUL-terminated). */
-static int cli(struct daemon *d, const char *const *args, char *out, size_t n)
+/* bin with args; its exit status, stdout (and stderr with err_too) in out. */
+static int run_prog(struct daemon *d, const char *bin, const char *const *args, bool err_too,
+                    char *out, size_t n)
 {
-    const char *bin = getenv("RB_CLI");
-    assert_non_null(bin);
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t pid = fork();
@@ -627,6 +641,8 @@ static int cli(struct daemon *d, const char *const *args, char *out, size_t n)
             argv[k++] = args[i];
         argv[k] = NULL;
         dup2(p[1], 1);
+        if (err_too)
+            dup2(p[1], 2);
         close(p[0]);
         execv(bin, (char *const *)argv);
         _exit(127);
@@ -645,6 +661,13 @@ static int cli(struct daemon *d, const char *const *args, char *out, size_t n)
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int cli(struct daemon *d, const char *const *args, char *out, size_t n)
+{
+    const char *bin = getenv("RB_CLI");
+    assert_non_null(bin);
+    return run_prog(d, bin, args, false, out, n);
 }
 
 /* rapidbridge-cli --tls-*: verifies the bridge, presents a client certificate. */
@@ -678,6 +701,75 @@ static void test_cli(void **state)
                                NULL};
     assert_int_equal(cli(d, untrusted, out, sizeof out), 2);
     assert_null(strstr(out, "VERSION"));
+    daemon_stop(state);
+}
+
+/* --check-config loads json_tls's files as the start would, and names the
+ * member at fault. */
+static void test_check_config(void **state)
+{
+    struct daemon *d = start(state, "");
+    const char *bin = getenv("RB_BIN");
+    char cfg_path[PATH_MAX], out[4096];
+    snprintf(cfg_path, sizeof cfg_path, "%s", file("check.json"));
+    static const struct {
+        const char *cert, *key, *extra;
+        int status;
+        const char *want;
+    } cases[] = {
+        {"server1.pem", "server1.key", "", 0, "configuration valid"},
+        {"server1.pem", "server2.key", "", 1, "json_tls.key "},
+        {"server1.pem", "missing.key", "", 1, "missing.key: No such file or directory"},
+        {"server1.key", "server1.key", "", 1, "json_tls.cert "},
+        {"server1.pem", "server1.key", ",\"ca\":\"/nonexistent/ca.pem\"", 1,
+         "json_tls.ca /nonexistent/ca.pem: No such file or directory"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(cfg_path, "w");
+        assert_non_null(f);
+        fputs(config(cases[i].extra, cases[i].cert, cases[i].key), f);
+        fclose(f);
+        const char *args[] = {"--check-config", "-c", cfg_path, NULL};
+        int st = run_prog(d, bin, args, true, out, sizeof out);
+        if (st != cases[i].status || !strstr(out, cases[i].want))
+            fail_msg("case %zu: status %d, output: %s", i, st, out);
+        if (st == 1 && strncmp(out, cfg_path, strlen(cfg_path)) != 0)
+            fail_msg("case %zu: not FILE:LINE:COL: %s", i, out);
+    }
+    assert_non_null(strstr(out, "json_tls.ca"));
+    unlink(cfg_path);
+    daemon_stop(state);
+}
+
+/* Many requests in one TLS record, and a long line over several: every
+ * reply comes, in order (nothing stays stranded inside OpenSSL). */
+static void test_pipelined(void **state)
+{
+    struct daemon *d = start(state, "");
+    struct tc *c = tc_connect(d, NULL, NULL);
+    enum { N = 400 };
+    static char burst[N * 40 + 1];
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(burst + len, sizeof burst - len, "{\"cmd\":\"version\",\"id\":%d}\n", i);
+    tc_write_all(c, burst, len); /* one record */
+    for (int i = 0; i < N; i++) {
+        json_t *v = tc_expect(c, "VERSION");
+        assert_int_equal(json_int_member(v, "id"), i);
+        json_decref(v);
+    }
+    /* 60000 bytes: four records of up to 16 KiB make one line. */
+    static char longline[60100];
+    int n = snprintf(longline, sizeof longline, "{\"cmd\":\"version\",\"id\":\"");
+    memset(longline + n, 'a', 60000);
+    n += 60000;
+    n += snprintf(longline + n, sizeof longline - (size_t)n, "\"}\n");
+    for (int off = 0; off < n; off += 16384)
+        tc_write_all(c, longline + off, (size_t)(n - off > 16384 ? 16384 : n - off));
+    json_t *v = tc_expect(c, "VERSION");
+    assert_int_equal(strlen(json_str(v, "id")), 60000);
+    json_decref(v);
+    tc_free(c);
     daemon_stop(state);
 }
 
@@ -715,6 +807,24 @@ static void test_slow_tls_client(void **state)
         fail_msg("no drops for the slow client: %s", t);
     free(t);
     json_decref(s);
+    /* The slow one reads at last: whole lines in order, then its DROPPED
+     * notice (writes OpenSSL had to retry came out right). */
+    long long last = 0;
+    bool told = false;
+    long long end = mono_ms() + 4 * WAIT_MS;
+    while (!told && mono_ms() < end) {
+        json_t *j = tc_try_recv(slow, WAIT_MS);
+        assert_non_null(j);
+        const char *cls = json_str(j, "class");
+        if (strcmp(cls, "FRAME") == 0) {
+            long long seq = json_int_member(j, "seq");
+            assert_true(seq > last);
+            last = seq;
+        }
+        told = strcmp(cls, "DROPPED") == 0;
+        json_decref(j);
+    }
+    assert_true(told);
     tc_free(slow);
     tc_free(fast);
     daemon_stop(state);
@@ -732,6 +842,8 @@ int main(void)
         cmocka_unit_test_teardown(test_s_client, daemon_teardown),
         cmocka_unit_test_teardown(test_slow_tls_client, daemon_teardown),
         cmocka_unit_test_teardown(test_cli, daemon_teardown),
+        cmocka_unit_test_teardown(test_check_config, daemon_teardown),
+        cmocka_unit_test_teardown(test_pipelined, daemon_teardown),
     };
     return cmocka_run_group_tests_name("e2e_tls", tests, make_certs, remove_certs);
 }

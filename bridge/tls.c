@@ -140,7 +140,8 @@ struct tls_server *tls_server_new(const struct tls_cfg *cfg, const char *what,
     SSL_CTX_set_num_tickets(ctx, 0);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                              | SSL_MODE_RELEASE_BUFFERS);
     /* Read what the socket has in one read(2), not a header and a body per
      * record; what OpenSSL holds on is handed over (hand_over_pending). */
     SSL_CTX_set_read_ahead(ctx, 1);

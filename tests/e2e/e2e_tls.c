@@ -569,6 +569,18 @@ static void test_reload(void **state)
     server_cn(third, cn);
     assert_string_equal(cn, "rb-server-2");
     json_decref(tc_request(old, "{\"cmd\":\"version\"}", "VERSION"));
+
+    /* Taking json_tls out takes a restart: the port stays TLS. */
+    copy_file(file("server2.key"), file("live.key"));
+    f = fopen(cfg_path, "w");
+    assert_non_null(f);
+    fputs("{\"robots\":[{\"name\":\"rob1\"}]}", f);
+    fclose(f);
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    assert_true(daemon_wait_log(d, "json_tls on or off changes only with a restart", WAIT_MS));
+    struct tc *fourth = tc_connect(d, NULL, NULL);
+    json_decref(tc_request(fourth, "{\"cmd\":\"version\"}", "VERSION"));
+    tc_free(fourth);
     tc_free(old);
     tc_free(fresh);
     tc_free(third);

@@ -234,6 +234,7 @@ static ssize_t tls_read(struct client *c, void *buf, size_t len)
 {
     struct tls_conn *t = c->tx_state;
     ERR_clear_error();
+    errno = 0; /* SSL_ERROR_SYSCALL: only a failing syscall's errno counts */
     int n = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
     if (n <= 0)
         return transport_error(c, t, n, true);
@@ -279,6 +280,7 @@ static ssize_t tls_writev(struct client *c, const struct iovec *iov, int iovcnt)
         if (n == 0)
             return (ssize_t)done;
         ERR_clear_error();
+        errno = 0;
         int w = SSL_write(t->ssl, chunk, (int)n);
         if (w <= 0) {
             ssize_t r = transport_error(c, t, w, false);

@@ -46,7 +46,7 @@ endif
 # as PKG_FALLBACK_<name> says, and without a fallback the build stops at once
 # with its name.
 PKG_CONFIG ?= pkg-config
-PKGS      := jansson libmosquitto libev libsystemd libcrypto
+PKGS      := jansson libmosquitto libev libsystemd openssl
 TEST_PKGS := cmocka
 PKG_FALLBACK_libev := -lev
 

@@ -8,6 +8,7 @@
 #include "record.h"
 #include "reload.h"
 #include "robot.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +45,8 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
                 "{\"class\":\"ERROR\",\"code\":\"busy\",\"message\":\"too many clients\"}\n";
             log_warn(&b->log, "client %s refused: %u clients already connected", peer,
                      b->nclients);
-            if (send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            /* A TLS port sends no plain text, this line neither. */
+            if (!b->json_tls && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 log_debug(&b->log, "client %s: %s", peer, strerror(errno));
             close(fd);
             continue;
@@ -52,7 +54,10 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         net_tune(fd, 0);
         net_sndbuf(fd, CLIENT_SNDBUF);
         log_debug(&b->log, "client %s connected", peer);
-        client_open(b, fd, peer);
+        if (b->json_tls)
+            tls_accept(b->json_tls, b, fd, peer);
+        else
+            client_open(b, fd, peer);
     }
 }
 
@@ -80,6 +85,10 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
     log_info(&b->log, "SIGHUP: reloading the configuration");
     notify_reloading(b);
     int rc = bridge_reload(b);
+    /* Certificates are read again even when the file was refused: a
+     * renewed certificate must not wait for a fixed configuration. */
+    if (tls_reload(b) < 0)
+        rc = -1;
     record_reopen(b);
     audit_reopen(b);
     notify_reloaded(b, rc == 0);
@@ -115,10 +124,22 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
         return -1;
     log_info(&b->log, "listening for robots on %s", bound);
     snprintf(b->diag.robot_port, sizeof b->diag.robot_port, "%s", bound);
+    if (b->cfg.json_tls.enabled) {
+        char tls_err[TLS_ERR_MAX];
+        b->json_tls = tls_server_new(&b->cfg.json_tls, "json_tls", tls_err);
+        if (!b->json_tls) {
+            if (strlen(tls_err) >= NET_ERR_MAX)
+                log_error(&b->log, "%s", tls_err); /* long paths: the whole line first */
+            snprintf(err, NET_ERR_MAX, "%.*s", NET_ERR_MAX - 1, tls_err);
+            return -1;
+        }
+    }
     b->json_fd = net_listen(&b->cfg.json_listen, bound, err);
     if (b->json_fd < 0)
         return -1;
     log_info(&b->log, "listening for clients on %s", bound);
+    if (b->json_tls)
+        log_info(&b->log, "clients must speak TLS (json_tls: %s)", b->cfg.json_tls.cert);
     char aerr[AUDIT_ERR_MAX];
     if (audit_open(b, aerr) < 0) {
         snprintf(err, NET_ERR_MAX, "%.*s", NET_ERR_MAX - 1, aerr);
@@ -184,6 +205,8 @@ void bridge_close(struct bridge *b)
     }
     audit_close(b, b->stopping ? "shutdown" : "start failed");
     mqtt_close(b);
+    tls_server_free(b->json_tls);
+    b->json_tls = NULL;
     robots_free(b);
     if (b->robot_fd >= 0)
         close(b->robot_fd);

@@ -33,6 +33,7 @@ struct client;
 struct mqtt;
 struct link;
 struct robot;
+struct tls_server;
 
 struct bridge_stats {
     uint64_t frames_in;      /* good frames from all robots */
@@ -73,6 +74,7 @@ struct bridge {
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     struct notify notify;    /* sd_notify state; idle unless under systemd */
+    struct tls_server *json_tls; /* TLS on json_listen (tls.h), or NULL: plain TCP */
     bool stopping;
 
     int unix_fd;             /* json_unix listener, -1 when none */

@@ -17,6 +17,28 @@
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents);
 
+static ssize_t plain_read(struct client *c, void *buf, size_t len)
+{
+    return read(c->fd, buf, len);
+}
+
+static ssize_t plain_writev(struct client *c, const struct iovec *iov, int iovcnt)
+{
+    return writev(c->fd, iov, iovcnt);
+}
+
+static void plain_shutdown(struct client *c)
+{
+    (void)c;
+}
+
+const struct client_transport client_plain_transport = {
+    .read = plain_read,
+    .writev = plain_writev,
+    .shutdown = plain_shutdown,
+    .kind = "tcp",
+};
+
 static void mark_dirty(struct client *c)
 {
     if (c->dirty)
@@ -37,7 +59,7 @@ static void send_version(struct client *c, const json_t *id)
     json_decref(j);
 }
 
-struct client *client_open(struct bridge *b, int fd, const char *peer)
+struct client *client_new(struct bridge *b, int fd, const char *peer)
 {
     struct client *c = calloc(1, sizeof *c);
     if (!c) {
@@ -45,20 +67,41 @@ struct client *client_open(struct bridge *b, int fd, const char *peer)
         return NULL;
     }
     c->b = b;
+    c->tx = &client_plain_transport;
     c->fd = fd;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     principal_anonymous(&c->who);
     ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
     ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
     c->rio.data = c->wio.data = c;
-    ev_io_start(b->loop, &c->rio);
     c->next = b->clients;
     if (b->clients)
         b->clients->prev = c;
     b->clients = c;
     b->nclients++;
-    send_version(c, NULL);
     return c;
+}
+
+void client_start(struct client *c)
+{
+    c->starting = false;
+    ev_set_cb(&c->rio, client_read_cb);
+    ev_set_cb(&c->wio, client_write_cb);
+    ev_io_start(c->b->loop, &c->rio);
+    send_version(c, NULL);
+}
+
+struct client *client_open(struct bridge *b, int fd, const char *peer)
+{
+    struct client *c = client_new(b, fd, peer);
+    if (c)
+        client_start(c);
+    return c;
+}
+
+void client_tls_verified(struct client *c)
+{
+    principal_cert(&c->who, c->tls_cn);
 }
 
 static void unlink_dirty(struct client *c)
@@ -81,6 +124,7 @@ void client_close(struct client *c)
     robots_forget(b, c);
     ev_io_stop(b->loop, &c->rio);
     ev_io_stop(b->loop, &c->wio);
+    c->tx->shutdown(c);
     close(c->fd);
     unlink_dirty(c);
     if (c->prev)
@@ -206,7 +250,7 @@ static bool write_some(struct client *c)
             iov[n].iov_len = m->len - off;
             total += iov[n].iov_len;
         }
-        ssize_t w = writev(c->fd, iov, n);
+        ssize_t w = c->tx->writev(c, iov, n);
         if (w < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         size_t left = (size_t)w;
@@ -237,6 +281,8 @@ void client_flush(struct client *c)
         client_close(c);
         return;
     }
+    if (c->starting)
+        return; /* client_start marks it dirty again */
     if (!write_some(c)) {
         log_debug(&c->b->log, "client %s: write failed: %s", c->peer, strerror(errno));
         client_close(c);
@@ -409,7 +455,7 @@ static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct client *c = w->data;
     char buf[CLIENT_READ_CHUNK];
-    ssize_t n = read(c->fd, buf, sizeof buf);
+    ssize_t n = c->tx->read(c, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n == 0 && !c->watching) {

@@ -39,6 +39,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #define CLIENT_LINE_MAX (64 * 1024)
 #define CLIENT_READ_CHUNK (16 * 1024)
@@ -48,9 +50,34 @@
  * to a client that stopped reading, memory no queue limit accounts for and
  * that delays its DROPPED notice. */
 #define CLIENT_SNDBUF (256 * 1024)
+/* A verified TLS client certificate's subject CN, NUL included (tls.c). */
+/* A CN becomes the principal cert:CN whole, never cut (principal.h). */
+#define TLS_CN_MAX (PRINCIPAL_NAME_MAX + 1)
+
+struct client;
+
+/* How a client's bytes move: plain socket calls, or TLS (tls.h). read and
+ * writev behave like read(2)/writev(2) on a non-blocking socket: -1 with
+ * errno EAGAIN when nothing can move now, 0 from read at end of input.
+ * shutdown ends the transport's session before the fd is closed (a TLS
+ * close_notify, best effort, never blocking); it frees what the transport
+ * holds. kind names it in logs and metrics: "tcp", "unix", "tls", "ws". */
+struct client_transport {
+    ssize_t (*read)(struct client *c, void *buf, size_t len);
+    ssize_t (*writev)(struct client *c, const struct iovec *iov, int iovcnt);
+    void (*shutdown)(struct client *c);
+    const char *kind;
+};
+
+/* The default: read(2) and writev(2) on c->fd. */
+extern const struct client_transport client_plain_transport;
 
 struct client {
     struct bridge *b;
+    const struct client_transport *tx; /* never NULL */
+    void *tx_state;                /* the transport's per-connection state, or NULL */
+    bool starting;                 /* transport handshake under way: no reads, output held */
+    char tls_cn[TLS_CN_MAX];       /* verified client certificate's CN; "" when none */
     struct client *prev, *next;    /* bridge's list */
     struct client *dirty_next;     /* bridge's flush list */
     bool dirty;
@@ -80,6 +107,16 @@ struct client {
 /* Take a freshly accepted socket; sends the VERSION banner. NULL on no memory
  * (the fd is then closed). */
 struct client *client_open(struct bridge *b, int fd, const char *peer);
+/* client_open in two steps, for a transport with a handshake (tls.c):
+ * client_new links and counts the client with its watchers initialised but
+ * not started and nothing queued; the transport may point the watchers'
+ * callbacks at its own handshake. client_start puts the client's own
+ * callbacks back, starts reading and queues the VERSION banner. */
+struct client *client_new(struct bridge *b, int fd, const char *peer);
+void client_start(struct client *c);
+/* A TLS handshake verified the client's certificate; c->tls_cn holds its
+ * CN. (Where the principal cert:CN is set.) */
+void client_tls_verified(struct client *c);
 void client_close(struct client *c);
 
 /* Queue a message (the queue takes its own reference). A stream message is

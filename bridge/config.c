@@ -222,6 +222,65 @@ static int load_listen(const struct loader *ld, const json_t *v, const char *key
     return 0;
 }
 
+/* ---- TLS objects ----------------------------------------------------------------- */
+
+/* A path member of a TLS object: a string of 1..TLS_PATH_MAX printable bytes. */
+static int tls_path(const struct loader *ld, const json_t *obj, const char *path, const char *key,
+                    char out[TLS_PATH_MAX + 1])
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        return 0;
+    char at[PATH_MAX_LEN];
+    join_key(at, path, key);
+    const char *s = "";
+    if (get_string(ld, v, at, &s) < 0)
+        return -1;
+    size_t len = json_string_length(v);
+    if (len == 0)
+        return fail(ld, at, "%s must not be empty", at);
+    if (len > TLS_PATH_MAX)
+        return fail(ld, at, "%s is longer than %d bytes", at, TLS_PATH_MAX);
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return fail(ld, at, "%s must be printable ASCII", at);
+    memcpy(out, s, len + 1);
+    return 0;
+}
+
+/* {"cert","key","ca","require_client_cert"} at path (json_tls, http_tls)
+ * into out. Only the shape is checked here: the files are read when the
+ * listener starts, and by --check-config (preflight.c). */
+static int config_tls(const struct loader *ld, const json_t *v, const char *path,
+                      struct tls_cfg *out)
+{
+    static const char *const known[] = { "cert", "key", "ca", "require_client_cert", NULL };
+    if (!json_is_object(v))
+        return fail(ld, path, "%s must be an object with \"cert\" and \"key\"", path);
+    if (check_members(ld, v, path, known) < 0)
+        return -1;
+    memset(out, 0, sizeof *out);
+    if (tls_path(ld, v, path, "cert", out->cert) < 0 || tls_path(ld, v, path, "key", out->key) < 0
+        || tls_path(ld, v, path, "ca", out->ca) < 0)
+        return -1;
+    char at[PATH_MAX_LEN];
+    if (!out->cert[0] || !out->key[0]) {
+        join_key(at, path, out->cert[0] ? "cert" : "key");
+        return fail(ld, out->cert[0] ? at : path, "%s needs \"%s\" (the server's %s PEM file)",
+                    path, out->cert[0] ? "key" : "cert",
+                    out->cert[0] ? "private key" : "certificate");
+    }
+    join_key(at, path, "require_client_cert");
+    json_t *r = json_object_get(v, "require_client_cert");
+    if (r && !json_is_boolean(r))
+        return fail(ld, at, "%s must be true or false", at);
+    out->require_client_cert = json_is_true(r);
+    if (out->require_client_cert && !out->ca[0])
+        return fail(ld, at, "%s needs %s.ca (the CA that signs client certificates)", at, path);
+    out->enabled = true;
+    return 0;
+}
+
 /* ---- frames -------------------------------------------------------------------- */
 
 static int load_frames(const struct loader *ld, const json_t *frames)
@@ -925,7 +984,7 @@ static int load_document(const struct loader *ld, const json_t *root)
 {
     static const char *const known[] = { "robot_listen", "json_listen", "robots",
         "frames", "limits", "record", "mqtt", "tokens_file", "audit_file", "json_unix",
-        "access", NULL };
+        "access", "json_tls", NULL };
     struct config *cfg = ld->cfg;
     const json_t *v;
 
@@ -938,6 +997,8 @@ static int load_document(const struct loader *ld, const json_t *root)
         return -1;
     if ((v = json_object_get(root, "json_listen"))
         && load_listen(ld, v, "json_listen", &cfg->json_listen) < 0)
+        return -1;
+    if ((v = json_object_get(root, "json_tls")) && config_tls(ld, v, "json_tls", &cfg->json_tls) < 0)
         return -1;
     /* Frames first: a robot's commands may name a custom command type. */
     if ((v = json_object_get(root, "frames")) && load_frames(ld, v) < 0)

@@ -2,7 +2,8 @@
  *
  * Keys (interface v1, section 3): robot_listen, json_listen, robots[],
  * frames[] (custom frame types, see schema.h), limits{}, record, and mqtt{}
- * (the optional MQTT publisher, see mqtt.h). Members
+ * (the optional MQTT publisher, see mqtt.h), json_tls{} (TLS on
+ * json_listen, see tls.h). Members
  * named "comment" or starting with "_" are ignored anywhere, so an example
  * file can explain itself; any other unknown member is an error, so a typo
  * never silently falls back to a default.
@@ -59,6 +60,20 @@
 #define DEFAULT_MQTT_PORT 1883
 #define DEFAULT_MQTT_PREFIX "rapidbridge"
 #define DEFAULT_MQTT_QUEUE 1000
+
+/* A {"cert","key","ca","require_client_cert"} TLS object (json_tls). cert
+ * and key are required; ca (a PEM file of CA certificates) makes the server
+ * ask for client certificates and verify them; require_client_cert (needs
+ * ca) refuses a client without one. Paths are used as given. */
+#define TLS_PATH_MAX 255
+
+struct tls_cfg {
+    bool enabled;              /* the object is present */
+    char cert[TLS_PATH_MAX + 1];  /* PEM: the certificate, then its chain */
+    char key[TLS_PATH_MAX + 1];   /* PEM private key, not encrypted */
+    char ca[TLS_PATH_MAX + 1];    /* "" = client certificates are not asked for */
+    bool require_client_cert;
+};
 
 struct listen_addr {
     char host[HOST_MAX + 1];   /* numeric address, "0.0.0.0", "::" ... */
@@ -131,6 +146,7 @@ struct access_rule {
 struct config {
     struct listen_addr robot_listen;
     struct listen_addr json_listen;
+    struct tls_cfg json_tls;   /* enabled false: plain TCP */
     unsigned nrobots;
     struct robot_cfg robots[ROBOTS_MAX];
     struct limits limits;

@@ -1,6 +1,7 @@
 #include "preflight.h"
 
 #include "jsonpos.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -82,6 +83,18 @@ int preflight_check(const struct config *cfg, const char *path, bool record_from
     if (cfg->audit_file[0] && appendable(cfg->audit_file) < 0)
         return fail(path, "audit_file", false, err, "audit file %s cannot be written: %s",
                     cfg->audit_file, strerror(errno));
+    if (cfg->json_tls.enabled) {
+        /* Built as at start: files readable, PEM, the key matching the cert. */
+        char tls_err[TLS_ERR_MAX];
+        struct tls_server *t = tls_server_new(&cfg->json_tls, "json_tls", tls_err);
+        if (!t) {
+            /* tls_err starts with the member ("json_tls.key FILE: ..."). */
+            char key[sizeof "json_tls.cert"] = "json_tls";
+            sscanf(tls_err, "%13[a-z_.]", key);
+            return fail(path, key, false, err, "%s", tls_err);
+        }
+        tls_server_free(t);
+    }
     const struct mqtt_cfg *m = &cfg->mqtt;
     if (!m->enabled)
         return 0;

@@ -56,6 +56,12 @@ static void keep_restart_settings(struct bridge *b, struct config *next)
         log_warn(&b->log, "reload: listener addresses change only with a restart");
     next->robot_listen = b->cfg.robot_listen;
     next->json_listen = b->cfg.json_listen;
+    /* The listener speaks TLS or not for its whole life; the files in
+     * json_tls may change (tls_reload reads them). */
+    if (next->json_tls.enabled != b->cfg.json_tls.enabled) {
+        log_warn(&b->log, "reload: json_tls on or off changes only with a restart");
+        next->json_tls = b->cfg.json_tls;
+    }
     if (!schemas_equal(next->schema, b->cfg.schema))
         log_warn(&b->log, "reload: frame definitions change only with a restart");
     if (memcmp(&next->mqtt, &b->cfg.mqtt, sizeof next->mqtt) != 0)

@@ -35,6 +35,14 @@ const char cli_usage[] =
 "      --id X               request id, echoed in the reply (JSON if X parses\n"
 "                           as JSON, else a string)\n"
 "      --timeout SECONDS    wait this long for a reply (default 10, send 15)\n"
+"      --tls                speak TLS (json_tls), verifying the bridge's\n"
+"                           certificate against the system's CAs\n"
+"      --tls-ca FILE        ... against the CA certificates in FILE instead\n"
+"      --tls-cert FILE      a client certificate (PEM) to present, with\n"
+"      --tls-key FILE       its private key (PEM)\n"
+"      --tls-name NAME      the name the bridge's certificate must carry\n"
+"                           (default: the host of --connect)\n"
+"                           Any --tls-* option implies --tls.\n"
 "  -c, --config FILE        doctor: the bridge's configuration, to name the key\n"
 "                           to change (default /etc/rapidbridge/bridge.json\n"
 "                           when readable)\n"
@@ -83,7 +91,7 @@ static const struct {
 #define POSITIONAL_MAX (3 + CLI_FIELDS_MAX) /* command word, ROBOT, TYPE, fields */
 
 enum { OPT_CONNECT = 256, OPT_ID, OPT_TIMEOUT, OPT_UNIX, OPT_TOKEN, OPT_TOKEN_FILE, OPT_TAKEOVER,
-       OPT_CONTROL };
+       OPT_CONTROL, OPT_TLS, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME };
 
 static const struct option long_options[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -98,6 +106,11 @@ static const struct option long_options[] = {
     { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
     { "takeover", no_argument,      NULL, OPT_TAKEOVER },
     { "control", no_argument,       NULL, OPT_CONTROL },
+    { "tls",      no_argument,       NULL, OPT_TLS },
+    { "tls-ca",   required_argument, NULL, OPT_TLS_CA },
+    { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+    { "tls-key",  required_argument, NULL, OPT_TLS_KEY },
+    { "tls-name", required_argument, NULL, OPT_TLS_NAME },
     { "help",    no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -162,6 +175,11 @@ static int parse_options(int argc, char **argv, struct cli_args *a,
         case OPT_TOKEN_FILE: a->token_file = optarg; break;
         case OPT_TAKEOVER: a->takeover = true; break;
         case OPT_CONTROL: a->control = true; break;
+        case OPT_TLS: a->tls = true; break;
+        case OPT_TLS_CA: a->tls = true; a->tls_ca = optarg; break;
+        case OPT_TLS_CERT: a->tls = true; a->tls_cert = optarg; break;
+        case OPT_TLS_KEY: a->tls = true; a->tls_key = optarg; break;
+        case OPT_TLS_NAME: a->tls = true; a->tls_name = optarg; break;
         case 'r':
             if (add_filter(a->robots, &a->nrobots, optarg, "--robot", err, errlen) != 0)
                 return -1;
@@ -262,6 +280,11 @@ int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t 
             a->fields[a->nfields++] = pos[i];
         }
     }
+    if (!a->tls_cert != !a->tls_key)
+        return fail(err, errlen, "--tls-cert and --tls-key go together", NULL);
+    if ((a->tls_ca && !*a->tls_ca) || (a->tls_cert && !*a->tls_cert)
+        || (a->tls_key && !*a->tls_key) || (a->tls_name && !*a->tls_name))
+        return fail(err, errlen, "empty value for a --tls-* option", NULL);
     if ((a->robot && *a->robot == '\0') || (a->type && *a->type == '\0'))
         return fail(err, errlen, "empty robot or type name", NULL);
     return 0;

@@ -43,6 +43,10 @@ struct cli_args {
     bool control;              /* send --control: take the robot's lease first */
     const char *name;          /* token new NAME */
     const char *file;          /* audit verify FILE */
+    bool tls;                  /* --tls or any --tls-* option */
+    const char *tls_ca;        /* --tls-ca FILE, NULL: the system's CAs */
+    const char *tls_cert, *tls_key; /* --tls-cert, --tls-key: both or neither */
+    const char *tls_name;      /* --tls-name, NULL: the host of --connect */
 };
 
 /* Returns 0 and fills a, or -1 with err set. Resets getopt's state, so it

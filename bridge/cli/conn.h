@@ -9,6 +9,12 @@
  * bytes, allocated by conn_init. A line longer than CONN_LINE_MAX bytes
  * (without its LF) is CONN_TOO_LONG; the connection is not usable after that.
  * Bytes of a last line without LF when the bridge closes are dropped.
+ *
+ * TLS (json_tls): after conn_connect, conn_start_tls makes every later read
+ * and write go through OpenSSL, on the same non-blocking socket and
+ * deadlines. The bridge's certificate is always verified, against the CAs in
+ * a given file or the system's, and must carry the name connected to (or
+ * the given one).
  */
 #ifndef RB_CLI_CONN_H
 #define RB_CLI_CONN_H
@@ -37,6 +43,15 @@ struct conn {
     size_t len;        /* bytes held in buf */
     size_t scan;       /* bytes before this offset hold no LF */
     char *buf;         /* CONN_LINE_MAX + 1 bytes */
+    void *ssl_ctx;     /* SSL_CTX, SSL: NULL without TLS */
+    void *ssl;
+    const char *tls_why; /* OpenSSL's reason for the last TLS CONN_ERROR, or NULL */
+};
+
+struct conn_tls {
+    const char *ca;          /* PEM CA file to verify the bridge; NULL: the system's CAs */
+    const char *cert, *key;  /* client certificate and key (PEM), or NULL */
+    const char *name;        /* name the bridge's certificate must carry; NULL: the host */
 };
 
 /* Returns 0, or -1 when out of memory. */
@@ -53,6 +68,11 @@ enum conn_status conn_connect(struct conn *c, const char *hostport, int64_t dead
 
 /* Connect to the bridge's Unix socket at path (json_unix). */
 enum conn_status conn_connect_unix(struct conn *c, const char *path, char *err, size_t errlen);
+
+/* Handshake on the connected socket; hostport as given to conn_connect.
+ * On failure err says why (a file, the verification, the bridge's alert). */
+enum conn_status conn_start_tls(struct conn *c, const struct conn_tls *t, const char *hostport,
+                                int64_t deadline, char *err, size_t errlen);
 
 /* The next line, without its LF (a CR before it is kept: the caller sees the
  * line exactly as received). *line is valid until the next call. */

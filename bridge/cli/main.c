@@ -397,6 +397,18 @@ static int run(struct session *s, const json_t *req)
         warn("%s", err);
         return EXIT_TROUBLE;
     }
+    if (s->a->tls) {
+        const struct conn_tls t = {.ca = s->a->tls_ca, .cert = s->a->tls_cert,
+                                   .key = s->a->tls_key, .name = s->a->tls_name};
+        st = conn_start_tls(&s->conn, &t, s->a->connect, deadline_in(CONNECT_TIMEOUT_S), err,
+                            sizeof err);
+        if (st == CONN_INTERRUPTED)
+            return trouble(s, st, "", EXIT_TROUBLE);
+        if (st != CONN_OK) {
+            warn("%s", err);
+            return EXIT_TROUBLE;
+        }
+    }
     int status = read_banner(s);
     if (status != GO_ON)
         return status;

@@ -11,6 +11,12 @@
  * drops (DROPPED messages and STATS), the process's CPU time and peak RSS,
  * then the bridge's figures as ratios to the relay's.
  *
+ * The TLS row runs the 100 x 1 kHz scenario with json_tls on and every
+ * client speaking TLS (a self-signed certificate made with the openssl
+ * command), alternating with the same scenario on the plain bridge: its
+ * figures are ratios to those plain runs (kept in the row's relay slot),
+ * not to the relay.
+ *
  * Usage: bench_bridge [TEXT] runs only the scenarios whose name holds TEXT
  * (e.g. "flood", for profiling one); RB_BENCH_VERBOSE=1 prints every run.
  *
@@ -34,7 +40,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define BENCH_TIME_LIMIT 170          /* s, SIGALRM ends the bench */
+#define BENCH_TIME_LIMIT 220          /* s, SIGALRM ends the bench */
 #define BENCH_NOFILE 4096             /* descriptors for 1000 clients on each side */
 #define QUEUE_DEFAULT (1024 * 1024)   /* the bridge's default client_queue_bytes */
 #define LOG_LINES_SHOWN 6             /* daemon warnings shown per run */
@@ -43,7 +49,7 @@
 #define CPU_TARGET 1
 #define ROUNDS_MAX 3                  /* runs per target and scenario; medians are printed */
 
-enum { SC_FLOOD, SC_100, SC_1000, SC_STALL, SC_IDLE, SC_COUNT };
+enum { SC_FLOOD, SC_100, SC_100_TLS, SC_1000, SC_STALL, SC_IDLE, SC_COUNT };
 
 struct scenario {
     const char *name;
@@ -59,6 +65,8 @@ static const struct scenario scenarios[SC_COUNT] = {
                   ROUNDS_MAX},
     [SC_100] = {"100 watchers, 1 kHz, 3 s", {LOAD_PACED, 100, 0, 1000, 3, 0}, QUEUE_DEFAULT,
                 ROUNDS_MAX},
+    [SC_100_TLS] = {"100 watchers, 1 kHz, 3 s, TLS", {LOAD_PACED, 100, 0, 1000, 3, 0, true},
+                    QUEUE_DEFAULT, ROUNDS_MAX},
     [SC_1000] = {"1000 watchers, 250 Hz, 3 s", {LOAD_PACED, 1000, 0, 250, 3, 0}, QUEUE_DEFAULT,
                  ROUNDS_MAX},
     [SC_STALL] = {"100 + 1 stalled, 1 kHz, 3 s", {LOAD_PACED, 100, 1, 1000, 3, 0}, QUEUE_DEFAULT,
@@ -94,6 +102,12 @@ static double p99_ratio(const struct outcome *o, int sc)
     return ratio(o->bridge[sc].p99_ms, o->relay[sc].p99_ms);
 }
 
+/* TLS against the plain bridge runs alternating with it (the relay slot). */
+static double p50_vs_plain(const struct outcome *o, int sc)
+{
+    return ratio(o->bridge[sc].p50_ms, o->relay[sc].p50_ms);
+}
+
 /* Frames the healthy clients did not get, plus those they were told were lost. */
 static double healthy_lost(const struct outcome *o, int sc)
 {
@@ -125,6 +139,8 @@ static const struct goal goals[] = {
     {"p50 latency, 100 x 1 kHz, vs relay", SC_100, p50_ratio, true, 1.5, "x"},
     {"p99 latency, 1000 x 250 Hz, vs relay", SC_1000, p99_ratio, true, 2.0, "x"},
     {"frames lost, 100 x 1 kHz", SC_100, healthy_lost, true, 0, ""},
+    {"p50 latency, 100 x 1 kHz, TLS vs plain", SC_100_TLS, p50_vs_plain, true, 1.5, "x"},
+    {"frames lost, 100 x 1 kHz, TLS", SC_100_TLS, healthy_lost, true, 0, ""},
     {"frames lost, 1000 x 250 Hz", SC_1000, healthy_lost, true, 0, ""},
     {"frames lost, 100 healthy beside 1 stalled", SC_STALL, healthy_lost, true, 0, ""},
     {"peak RSS, 1000 clients", SC_1000, hwm, true, 16, " MiB"},
@@ -202,7 +218,18 @@ static void print_log_warnings(const char *log_path, bool all_tail)
 
 /* ---- running ------------------------------------------------------------------ */
 
-static int write_config(const char *path, size_t queue_bytes)
+/* A self-signed certificate and key for the TLS row, in dir. */
+static int make_cert(const char *dir)
+{
+    char cmd[3 * PATH_MAX_BENCH];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=127.0.0.1 -keyout %s/tls.key -out %s/tls.pem 2>/dev/null", dir, dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* tls_dir: json_tls with the certificate made there, or NULL. */
+static int write_config(const char *path, size_t queue_bytes, const char *tls_dir)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -211,17 +238,21 @@ static int write_config(const char *path, size_t queue_bytes)
             "{\"robot_listen\":\"127.0.0.1:0\",\"json_listen\":\"127.0.0.1:0\",\n"
             " \"robots\":[{\"name\":\"rob1\",\"peer\":\"127.0.0.1\"}],\n"
             " \"limits\":{\"hello_timeout\":5,\"idle_timeout\":30,\"ack_timeout\":5,\n"
-            "   \"max_clients\":2000,\"client_queue_bytes\":%zu,\"command_queue\":16}}\n",
+            "   \"max_clients\":2000,\"client_queue_bytes\":%zu,\"command_queue\":16}",
             queue_bytes);
+    if (tls_dir)
+        fprintf(f, ",\n \"json_tls\":{\"cert\":\"%s/tls.pem\",\"key\":\"%s/tls.key\"}", tls_dir,
+                tls_dir);
+    fprintf(f, "}\n");
     return fclose(f);
 }
 
 static int run_bridge(const char *bin, const char *cfg, const char *log, const struct scenario *sc,
-                      bool pin, struct load_result *res)
+                      bool pin, struct load_result *res, const char *dir)
 {
     char err[CHILD_ERR_MAX > LOAD_ERR_MAX ? CHILD_ERR_MAX : LOAD_ERR_MAX];
     struct daemon_child d;
-    if (write_config(cfg, sc->queue_bytes) < 0) {
+    if (write_config(cfg, sc->queue_bytes, sc->spec.tls ? dir : NULL) < 0) {
         printf("%-31s bridge: cannot write %s: %s\n", sc->name, cfg, strerror(errno));
         return -1;
     }
@@ -372,6 +403,7 @@ int main(int argc, char **argv)
     print_header();
     static struct outcome o;
     int failures = 0;
+    bool have_cert = false;
     for (int i = 0; i < SC_COUNT; i++) {
         const struct scenario *sc = &scenarios[i];
         if (only && !strstr(sc->name, only))
@@ -379,13 +411,42 @@ int main(int argc, char **argv)
         o.ran[i] = true;
         struct load_result br[ROUNDS_MAX], rl[ROUNDS_MAX];
         bool b = true, r = true;
+        if (sc->spec.tls) {
+            /* Against the plain bridge's figures, not the relay's. */
+            struct scenario plain = *sc;
+            plain.spec.tls = false;
+            bool ok = (have_cert || (have_cert = make_cert(dir) == 0));
+            if (!ok)
+                printf("%-31s cannot make a certificate with the openssl command\n", sc->name);
+            for (int k = 0; k < sc->rounds && ok; k++) {
+                if (k % 2 == 0)
+                    ok = run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
+                ok = ok && run_bridge(bin, cfg, log, &plain, pin, &rl[k], dir) == 0;
+                if (k % 2 == 1)
+                    ok = ok && run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
+            }
+            o.ok[i] = ok;
+            failures += !ok;
+            if (!ok)
+                continue;
+            combine(br, sc->rounds, &o.bridge[i]);
+            combine(rl, sc->rounds, &o.relay[i]);
+            print_row(sc->name, "tls", &o.bridge[i]);
+            print_row("", "plain", &o.relay[i]);
+            printf("%-31s %-6s tls/plain: thr %.2fx  p50 %.2fx  p99 %.2fx  max %.2fx  cpu %.2fx  "
+                   "RSS %.2fx\n", "", "ratio", thr_ratio(&o, i), p50_ratio(&o, i),
+                   p99_ratio(&o, i), ratio(o.bridge[i].max_ms, o.relay[i].max_ms),
+                   ratio(o.bridge[i].sched_ms, o.relay[i].sched_ms),
+                   ratio(o.bridge[i].hwm_mib, o.relay[i].hwm_mib));
+            continue;
+        }
         for (int k = 0; k < sc->rounds && b && r; k++) {
             /* Alternate who goes first, so a drift of the machine favours neither. */
             if (k % 2 == 0)
-                b = run_bridge(bin, cfg, log, sc, pin, &br[k]) == 0;
+                b = run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
             r = r && run_relay(sc, pin, &rl[k]) == 0;
             if (k % 2 == 1)
-                b = b && run_bridge(bin, cfg, log, sc, pin, &br[k]) == 0;
+                b = b && run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
         }
         o.ok[i] = b && r;
         failures += !o.ok[i];
@@ -410,6 +471,11 @@ int main(int argc, char **argv)
     print_goals(&o);
     unlink(cfg);
     unlink(log);
+    char path[PATH_MAX_BENCH + 16];
+    snprintf(path, sizeof path, "%s/tls.pem", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/tls.key", dir);
+    unlink(path);
     rmdir(dir);
     return failures ? 1 : 0;
 }

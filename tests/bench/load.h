@@ -30,6 +30,10 @@
  * process, so a client read late because the bench was busy adds to the
  * figure, for either target alike.
  *
+ * With spec->tls each client to the bridge does a TLS handshake first (it
+ * counts as connection set-up) and then reads and writes through OpenSSL;
+ * the certificate is not verified (this measures the cost, not the trust).
+ *
  * The target process is measured over the stream and drain only (not the
  * connection set-up): CPU from /proc, and its peak RSS at the end. Against
  * the bridge, a separate control client asks for STATS at the end.
@@ -37,6 +41,7 @@
 #ifndef RB_BENCH_LOAD_H
 #define RB_BENCH_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -56,6 +61,7 @@ struct load_spec {
     double rate_hz;      /* PACED: JT per s; IDLE: HB per s */
     double seconds;      /* PACED, IDLE: how long */
     unsigned frames;     /* FLOOD: how many */
+    bool tls;            /* bridge only: every client speaks TLS (json_tls), no verification */
 };
 
 struct load_result {

@@ -229,6 +229,27 @@ static const struct error_case error_cases[] = {
     { "mqtt_commands without an mqtt section",
       "{\"robots\": [{\"name\": \"a\"}, {\"name\": \"b\", \"mqtt_commands\": true}]}",
       "t.json:1:59: robots[1].mqtt_commands needs an mqtt section" },
+    /* json_tls */
+    { "json_tls not an object", "{\"json_tls\": true}",
+      "t.json:1:14: json_tls must be an object with \"cert\" and \"key\"" },
+    { "json_tls unknown member", "{\"json_tls\": {\"cert\": \"c\", \"key\": \"k\", \"cafile\": \"x\"}}",
+      "t.json:1:50: unknown member \"cafile\" in json_tls" },
+    { "json_tls without a key", "{\"json_tls\": {\"cert\": \"c\"}}",
+      "t.json:1:23: json_tls needs \"key\" (the server's private key PEM file)" },
+    { "json_tls without a cert", "{\"json_tls\": {\"key\": \"k\"}}",
+      "t.json:1:14: json_tls needs \"cert\" (the server's certificate PEM file)" },
+    { "json_tls cert empty", "{\"json_tls\": {\"cert\": \"\", \"key\": \"k\"}}",
+      "t.json:1:23: json_tls.cert must not be empty" },
+    { "json_tls key not a string", "{\"json_tls\": {\"cert\": \"c\", \"key\": 1}}",
+      "t.json:1:35: json_tls.key must be a string" },
+    { "json_tls ca not printable", "{\"json_tls\": {\"cert\": \"c\", \"key\": \"k\", \"ca\": \"a\\nb\"}}",
+      "t.json:1:46: json_tls.ca must be printable ASCII" },
+    { "json_tls require_client_cert not a bool",
+      "{\"json_tls\": {\"cert\": \"c\", \"key\": \"k\", \"ca\": \"a\", \"require_client_cert\": 1}}",
+      "t.json:1:74: json_tls.require_client_cert must be true or false" },
+    { "json_tls require_client_cert without a ca",
+      "{\"json_tls\": {\"cert\": \"c\", \"key\": \"k\", \"require_client_cert\": true}}",
+      "t.json:1:63: json_tls.require_client_cert needs json_tls.ca" },
     /* record */
     { "record not a string", "{\"record\": 1}",
       "t.json:1:12: record must be a string" },
@@ -481,6 +502,54 @@ static void test_mqtt_section(void **state)
     assert_true(m->rate[jt] == 10);
     assert_true(m->rate[wd] == 0.5);
     assert_true(m->rate[ak] == 0);
+    config_free(&cfg);
+}
+
+static void test_json_tls(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[CONFIG_ERR_MAX] = "";
+    static const char none[] = "{}";
+    if (config_load_text(&cfg, "t.json", none, sizeof none - 1, err) != 0)
+        fail_msg("%s", err);
+    assert_false(cfg.json_tls.enabled);
+    config_free(&cfg);
+
+    static const char full[] =
+        "{\"json_tls\": {\"comment\": \"x\", \"cert\": \"/etc/s.pem\", \"key\": \"/etc/s.key\",\n"
+        "  \"ca\": \"/etc/ca.pem\", \"require_client_cert\": true}}";
+    if (config_load_text(&cfg, "t.json", full, sizeof full - 1, err) != 0)
+        fail_msg("%s", err);
+    const struct tls_cfg *t = &cfg.json_tls;
+    assert_true(t->enabled);
+    assert_string_equal(t->cert, "/etc/s.pem");
+    assert_string_equal(t->key, "/etc/s.key");
+    assert_string_equal(t->ca, "/etc/ca.pem");
+    assert_true(t->require_client_cert);
+    config_free(&cfg);
+
+    static const char plain[] = "{\"json_tls\": {\"cert\": \"c\", \"key\": \"k\"}}";
+    if (config_load_text(&cfg, "t.json", plain, sizeof plain - 1, err) != 0)
+        fail_msg("%s", err);
+    assert_true(cfg.json_tls.enabled);
+    assert_string_equal(cfg.json_tls.ca, "");
+    assert_false(cfg.json_tls.require_client_cert);
+    config_free(&cfg);
+
+    /* A path of exactly TLS_PATH_MAX bytes fits; one more is refused, not cut. */
+    char text[2 * TLS_PATH_MAX + 64], path[TLS_PATH_MAX + 2];
+    memset(path, 'p', TLS_PATH_MAX);
+    path[TLS_PATH_MAX] = '\0';
+    snprintf(text, sizeof text, "{\"json_tls\": {\"cert\": \"%s\", \"key\": \"k\"}}", path);
+    if (config_load_text(&cfg, "t.json", text, strlen(text), err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(cfg.json_tls.cert, path);
+    config_free(&cfg);
+    strcat(path, "p");
+    snprintf(text, sizeof text, "{\"json_tls\": {\"cert\": \"%s\", \"key\": \"k\"}}", path);
+    assert_int_equal(config_load_text(&cfg, "t.json", text, strlen(text), err), -1);
+    assert_non_null(strstr(err, "json_tls.cert is longer than 255 bytes"));
     config_free(&cfg);
 }
 
@@ -813,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_mqtt_defaults),
         cmocka_unit_test(test_mqtt_section),
         cmocka_unit_test(test_mqtt_lengths),
+        cmocka_unit_test(test_json_tls),
         cmocka_unit_test(test_mqtt_prefix_fits_topics),
         cmocka_unit_test(test_mqtt_password_file),
         cmocka_unit_test(test_peer_canonical),

@@ -14,8 +14,10 @@
 #include "framer.h"
 #include "hub.h"
 #include "log.h"
+#include "lograte.h"
 #include "net.h"
 #include "notify.h"
+#include "peers.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -70,6 +72,9 @@ struct bridge {
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     struct notify notify;    /* sd_notify state; idle unless under systemd */
+    struct peers peers;      /* connections per address (peers.h) */
+    struct lograte lograte;  /* refusals and bad handshakes: one line per cause per second */
+    ev_timer sweep;          /* about once a second: request timeouts, folded log counts */
     bool stopping;
 };
 

@@ -104,7 +104,9 @@ void net_format(const struct sockaddr_storage *sa, bool with_port, char out[ADDR
 /* An IPv4-mapped IPv6 address becomes its IPv4 form. */
 static void addr_fold(struct net_addr *a)
 {
-    if (a->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a->bytes)) {
+    /* ::ffff:a.b.c.d, tested byte by byte: a->bytes has no in6_addr alignment. */
+    static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (a->family == AF_INET6 && memcmp(a->bytes, prefix, sizeof prefix) == 0) {
         unsigned char v4[4];
         memcpy(v4, a->bytes + 12, sizeof v4);
         memset(a->bytes, 0, sizeof a->bytes);

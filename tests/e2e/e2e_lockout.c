@@ -15,6 +15,7 @@
  *    controller from another address out (limits.max_pending_per_address);
  *  - a flood of bad handshakes logs a few lines a second, with the count of
  *    those folded;
+ *  - SIGHUP applies new limits to the next connection, cutting nobody off;
  *  - a peer spelled as IPv4-mapped IPv6 matches the IPv4 connection, and on
  *    a dual-stack listener both spellings match. */
 #include "harness.h"
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -253,6 +255,58 @@ static void test_request_timeouts(void **state)
     daemon_stop(state);
 }
 
+/* A reload lowers the per-address limit and the first-request timeout: the
+ * clients already connected stay, the next one over the new limit gets
+ * busy, and a new silent client is timed out by the new timeout. */
+static void test_reload_limits(void **state)
+{
+    char path[] = "/tmp/rb-lockout-XXXXXX.json";
+    int pfd = mkstemps(path, 5);
+    assert_true(pfd >= 0);
+    static const char before[] = "{\"limits\":{\"max_clients_per_address\":8}}";
+    static const char after[] =
+        "{\"limits\":{\"max_clients_per_address\":2,\"first_request_timeout\":0.5}}";
+    assert_int_equal(write(pfd, before, sizeof before - 1), (ssize_t)(sizeof before - 1));
+    close(pfd);
+    const char *extra[] = {"-c", path, NULL};
+    struct daemon *d = daemon_start_args(state, before, extra);
+    struct raw r = {.n = 0};
+    char line[LINE_MAX_TEST];
+    for (int i = 0; i < 3; i++) {
+        int fd = connect_from(&r, ATTACKER, d->client_port);
+        read_line(d, fd, line, sizeof line, WAIT_MS);
+        assert_non_null(strstr(line, "\"class\":\"VERSION\""));
+        send_all(fd, "{\"cmd\":\"version\"}\n");
+        read_line(d, fd, line, sizeof line, WAIT_MS);
+    }
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(after, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(kill(d->pid, SIGHUP), 0);
+    assert_true(daemon_wait_log(d, "in force", WAIT_MS));
+    unlink(path);
+
+    int over = connect_from(&r, ATTACKER, d->client_port);
+    read_line(d, over, line, sizeof line, WAIT_MS);
+    json_t *e = json_must(line);
+    assert_error(e, NULL, "busy", "address");
+    json_decref(e);
+    for (int i = 0; i < 3; i++) { /* not cut off by the lower limit */
+        send_all(r.fds[i], "{\"cmd\":\"version\"}\n");
+        read_line(d, r.fds[i], line, sizeof line, WAIT_MS);
+        assert_non_null(strstr(line, "\"class\":\"VERSION\""));
+    }
+    int silent = connect_from(&r, HMI, d->client_port);
+    read_line(d, silent, line, sizeof line, WAIT_MS);
+    read_line(d, silent, line, sizeof line, WAIT_MS);
+    e = json_must(line);
+    assert_error(e, NULL, "timeout", "0.5 s");
+    json_decref(e);
+    raw_close_all(&r);
+    daemon_stop(state);
+}
+
 /* --- robot connections ------------------------------------------------------------ */
 
 /* The attacker holds 64 connections without HI (the global limit); a
@@ -423,6 +477,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_clients_per_address, daemon_teardown),
         cmocka_unit_test_teardown(test_request_timeouts, daemon_teardown),
+        cmocka_unit_test_teardown(test_reload_limits, daemon_teardown),
         cmocka_unit_test_teardown(test_pending_per_address, daemon_teardown),
         cmocka_unit_test_teardown(test_log_flood, daemon_teardown),
         cmocka_unit_test_teardown(test_peer_mapped, daemon_teardown),

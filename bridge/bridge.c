@@ -24,9 +24,17 @@ struct robot *bridge_robot(struct bridge *b, const char *name)
     return NULL;
 }
 
+/* Turn a client away with one ERROR line (it fits any fresh socket buffer). */
+static void refuse_client(struct bridge *b, int fd, const char *peer, const char *line, size_t len)
+{
+    /* A TLS port sends no plain text, this line neither. */
+    if (!b->json_tls && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug(&b->log, "client %s: %s", peer, strerror(errno));
+    close(fd);
+}
+
 static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    (void)loop;
     (void)revents;
     struct bridge *b = w->data;
     for (;;) {
@@ -43,21 +51,33 @@ static void json_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             /* One short line fits any fresh socket buffer: no queue needed. */
             static const char busy[] =
                 "{\"class\":\"ERROR\",\"code\":\"busy\",\"message\":\"too many clients\"}\n";
-            log_warn(&b->log, "client %s refused: %u clients already connected", peer,
-                     b->nclients);
-            /* A TLS port sends no plain text, this line neither. */
-            if (!b->json_tls && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-                log_debug(&b->log, "client %s: %s", peer, strerror(errno));
-            close(fd);
+            lograte_log(&b->lograte, &b->log, ev_now(loop), LOGRATE_CLIENT_BUSY, LOG_WARN,
+                        "client %s refused: %u clients already connected", peer, b->nclients);
+            refuse_client(b, fd, peer, busy, sizeof busy - 1);
+            continue;
+        }
+        if (!peers_admit_client(b, &sa)) {
+            static const char busy[] =
+                "{\"class\":\"ERROR\",\"code\":\"busy\",\"message\":"
+                "\"too many clients from this address\"}\n";
+            lograte_log(&b->lograte, &b->log, ev_now(loop), LOGRATE_CLIENT_PER_ADDRESS, LOG_WARN,
+                        "client %s refused: its address has %u clients already "
+                        "(limits.max_clients_per_address)", peer,
+                        b->cfg.limits.max_clients_per_address);
+            refuse_client(b, fd, peer, busy, sizeof busy - 1);
             continue;
         }
         net_tune(fd, 0);
         net_sndbuf(fd, CLIENT_SNDBUF);
         log_debug(&b->log, "client %s connected", peer);
-        if (b->json_tls)
-            tls_accept(b->json_tls, b, fd, peer);
-        else
-            client_open(b, fd, peer);
+        struct client *c = b->json_tls ? tls_accept(b->json_tls, b, fd, peer)
+                                       : client_open(b, fd, peer);
+        if (!c) {
+            peers_release_client(b, &sa);
+            continue;
+        }
+        c->peer_sa = sa;
+        c->peer_counted = true;
     }
 }
 
@@ -66,6 +86,18 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     (void)loop;
     (void)revents;
     clients_flush_all(w->data);
+}
+
+/* Request timeouts and folded log counts; the period follows the limits,
+ * so a reload that shortens a timeout is honoured within a second. */
+static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct bridge *b = w->data;
+    double now = ev_now(loop);
+    w->repeat = clients_expire(b, now);
+    lograte_flush(&b->lograte, &b->log, now);
+    ev_timer_again(loop, w);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -156,14 +188,17 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
     ev_signal_init(&b->sigterm, signal_cb, SIGTERM);
     ev_signal_init(&b->sighup, hup_cb, SIGHUP);
     ev_prepare_init(&b->flush, flush_cb);
+    ev_timer_init(&b->sweep, sweep_cb, 0, LIMITS_SWEEP_MAX);
     b->robot_accept.data = b->json_accept.data = b->sigint.data = b->sigterm.data = b->sighup.data =
-        b->flush.data = b;
+        b->flush.data = b->sweep.data = b;
     ev_io_start(loop, &b->robot_accept);
     ev_io_start(loop, &b->json_accept);
     ev_signal_start(loop, &b->sigint);
     ev_signal_start(loop, &b->sigterm);
     ev_signal_start(loop, &b->sighup);
     ev_prepare_start(loop, &b->flush);
+    b->sweep.repeat = clients_expire(b, ev_now(loop));
+    ev_timer_again(loop, &b->sweep);
     return 0;
 }
 
@@ -177,6 +212,7 @@ void bridge_shutdown(struct bridge *b, const char *reason)
     ev_io_stop(b->loop, &b->json_accept);
     if (b->unix_fd >= 0)
         ev_io_stop(b->loop, &b->unix_accept);
+    ev_timer_stop(b->loop, &b->sweep);
     robots_close_all(b, reason);
     json_t *j = json_pack("{s:s, s:s}", "class", "BYE", "reason", reason);
     struct msg *m = j ? msg_from_json(j, false) : NULL;
@@ -198,12 +234,14 @@ void bridge_close(struct bridge *b)
         ev_signal_stop(b->loop, &b->sigterm);
         ev_signal_stop(b->loop, &b->sighup);
         ev_prepare_stop(b->loop, &b->flush);
+        ev_timer_stop(b->loop, &b->sweep);
         robots_close_all(b, "shutdown");
         while (b->clients)
             client_close(b->clients);
         local_close(b);
     }
     audit_close(b, b->stopping ? "shutdown" : "start failed");
+    peers_free(&b->peers);
     mqtt_close(b);
     tls_server_free(b->json_tls);
     b->json_tls = NULL;

@@ -17,8 +17,10 @@
 #include "hub.h"
 #include "lease.h"
 #include "log.h"
+#include "lograte.h"
 #include "net.h"
 #include "notify.h"
+#include "peers.h"
 
 #include <ev.h>
 #include <stdbool.h>
@@ -75,6 +77,9 @@ struct bridge {
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
     struct notify notify;    /* sd_notify state; idle unless under systemd */
     struct tls_server *json_tls; /* TLS on json_listen (tls.h), or NULL: plain TCP */
+    struct peers peers;      /* connections per address (peers.h) */
+    struct lograte lograte;  /* refusals and bad handshakes: one line per cause per second */
+    ev_timer sweep;          /* about once a second: request timeouts, folded log counts */
     bool stopping;
 
     int unix_fd;             /* json_unix listener, -1 when none */

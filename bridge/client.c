@@ -74,6 +74,7 @@ struct client *client_new(struct bridge *b, int fd, const char *peer)
     ev_io_init(&c->rio, client_read_cb, fd, EV_READ);
     ev_io_init(&c->wio, client_write_cb, fd, EV_WRITE);
     c->rio.data = c->wio.data = c;
+    c->first_deadline = ev_now(b->loop) + b->cfg.limits.first_request_timeout;
     c->next = b->clients;
     if (b->clients)
         b->clients->prev = c;
@@ -134,6 +135,8 @@ void client_close(struct client *c)
     if (c->next)
         c->next->prev = c->prev;
     b->nclients--;
+    if (c->peer_counted)
+        peers_release_client(b, &c->peer_sa);
     for (size_t i = 0; i < c->q_count; i++)
         msg_unref(c->q[(c->q_head + i) % c->q_cap]);
     free(c->q);
@@ -303,6 +306,45 @@ void client_flush(struct client *c)
         ev_io_stop(c->b->loop, &c->wio);
 }
 
+/* ---- time limits ---- */
+
+static bool expired(const struct client *c, double now)
+{
+    return (c->first_deadline > 0 && now >= c->first_deadline)
+           || (c->line_deadline > 0 && now >= c->line_deadline);
+}
+
+double clients_expire(struct bridge *b, double now)
+{
+    const struct limits *lim = &b->cfg.limits;
+    for (struct client *c = b->clients, *next; c; c = next) {
+        next = c->next;
+        /* Closing or half-closed clients are on their way out already. */
+        if (c->closing || c->doomed || c->input_closed || !expired(c, now))
+            continue;
+        bool first = c->first_deadline > 0 && now >= c->first_deadline;
+        lograte_log(&b->lograte, &b->log, now, LOGRATE_CLIENT_TIMEOUT, LOG_WARN,
+                    "client %s: %s, closing", c->peer,
+                    first ? "no whole request since it connected (limits.first_request_timeout)"
+                          : "a request line stayed incomplete (limits.request_timeout)");
+        if (first)
+            client_error(c, NULL, "timeout", "no whole request within %g s of connecting; closing",
+                         lim->first_request_timeout);
+        else
+            client_error(c, NULL, "timeout", "request line incomplete for %g s; closing",
+                         lim->request_timeout);
+        /* One write without waiting, then close: a client that does not
+         * read must not keep its slot by not taking the ERROR. */
+        write_some(c);
+        client_close(c);
+    }
+    double shortest = lim->first_request_timeout < lim->request_timeout
+                          ? lim->first_request_timeout : lim->request_timeout;
+    double period = shortest / 4;
+    return period > LIMITS_SWEEP_MAX ? LIMITS_SWEEP_MAX
+                                     : period < LIMITS_SWEEP_MIN ? LIMITS_SWEEP_MIN : period;
+}
+
 /* ---- the hub output: every watching client whose filter matches ---- */
 
 static void watchers_frame(struct hub_output *o, unsigned robot_index, unsigned type_index,
@@ -407,6 +449,15 @@ static bool in_append(struct client *c, const char *data, size_t n)
     return true;
 }
 
+/* Spaces, tabs and CRs only (PROTOCOL.md 5.1: such lines are ignored). */
+static bool line_blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+            return false;
+    return true;
+}
+
 /* Hand every complete line in data to the request handler; keep the rest. */
 static void take_lines(struct client *c, const char *data, size_t n)
 {
@@ -427,8 +478,12 @@ static void take_lines(struct client *c, const char *data, size_t n)
                 c->closing = true;
                 return;
             }
-            if (!lf)
+            if (!lf) {
+                /* A partial line began: it has request_timeout to end. */
+                if (!c->line_deadline)
+                    c->line_deadline = ev_now(c->b->loop) + c->b->cfg.limits.request_timeout;
                 return;
+            }
             line = c->in;
             len = c->in_len;
         }
@@ -437,6 +492,10 @@ static void take_lines(struct client *c, const char *data, size_t n)
         request_handle(c, line, len);
         if (line == c->in)
             OPENSSL_cleanse(c->in, c->in_len); /* it may have held a token (auth) */
+        /* Blank lines are ignored, so they are not the first request. */
+        if (c->first_deadline && !line_blank(line, len))
+            c->first_deadline = 0;
+        c->line_deadline = 0;
         c->in_len = 0;
         data += part + 1;
         n -= part + 1;

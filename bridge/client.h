@@ -19,6 +19,12 @@
  *    reply larger than the limit still reaches a client that reads.
  * A message is queued whole or not at all, so a client never sees half a line.
  *
+ * Time limits: a client that has not sent one whole request within
+ * limits.first_request_timeout of connecting, or whose partial request line
+ * stays incomplete for limits.request_timeout, gets ERROR timeout and is
+ * closed (clients_expire, from a sweep about once a second; reading only
+ * notes when a partial line began).
+ *
  * A client that half-closes after its requests ("echo ... | nc") is not cut
  * off: it still gets its replies, and its ACKs when the robot answers, and
  * is closed once nothing is left for it. A watcher that closes is closed
@@ -87,6 +93,11 @@ struct client {
     int fd;
     ev_io rio, wio;
     char peer[ADDR_TEXT_MAX];
+    struct sockaddr_storage peer_sa; /* counted in b->peers when peer_counted */
+    bool peer_counted;
+
+    double first_deadline;         /* no whole request yet: close then; 0 = has sent one */
+    double line_deadline;          /* a partial line began: close then; 0 = none */
 
     char *in;                      /* partial request line, NULL when none */
     size_t in_len, in_cap;
@@ -139,6 +150,13 @@ void client_flush(struct client *c);
 /* Register the clients with the hub as one output (b->watchers): each
  * stream message goes to every watching client whose filter matches. */
 void clients_register(struct bridge *b);
+
+/* Close, with ERROR timeout, every client past its first_deadline or
+ * line_deadline. Returns the period the sweep should use: the smaller of
+ * LIMITS_SWEEP_MAX and a quarter of the shortest of the two timeouts. */
+double clients_expire(struct bridge *b, double now);
+#define LIMITS_SWEEP_MAX 1.0
+#define LIMITS_SWEEP_MIN 0.02
 
 /* Flush every client that has output (ev_prepare callback body). */
 void clients_flush_all(struct bridge *b);

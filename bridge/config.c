@@ -716,7 +716,8 @@ static int load_count(const struct loader *ld, const json_t *obj, const char *ke
 static int load_limits(const struct loader *ld, const json_t *v)
 {
     static const char *const known[] = { "hello_timeout", "idle_timeout", "ack_timeout",
-        "max_clients", "client_queue_bytes", "command_queue", NULL };
+        "max_clients", "client_queue_bytes", "command_queue", "max_clients_per_address",
+        "max_pending_per_address", "first_request_timeout", "request_timeout", NULL };
     struct limits *l = &ld->cfg->limits;
     if (!json_is_object(v))
         return fail(ld, "limits", "limits must be an object");
@@ -725,14 +726,23 @@ static int load_limits(const struct loader *ld, const json_t *v)
     long long max_clients = l->max_clients;
     long long queue_bytes = (long long)l->client_queue_bytes;
     long long command_queue = l->command_queue;
+    long long per_address = l->max_clients_per_address;
+    long long pending_per_address = l->max_pending_per_address;
     if (load_seconds(ld, v, "hello_timeout", &l->hello_timeout) < 0
         || load_seconds(ld, v, "idle_timeout", &l->idle_timeout) < 0
         || load_seconds(ld, v, "ack_timeout", &l->ack_timeout) < 0
         || load_count(ld, v, "max_clients", 1, MAX_CLIENTS_MAX, &max_clients) < 0
         || load_count(ld, v, "client_queue_bytes", CLIENT_QUEUE_BYTES_MIN,
                       CLIENT_QUEUE_BYTES_MAX, &queue_bytes) < 0
-        || load_count(ld, v, "command_queue", 0, COMMAND_QUEUE_MAX, &command_queue) < 0)
+        || load_count(ld, v, "command_queue", 0, COMMAND_QUEUE_MAX, &command_queue) < 0
+        || load_count(ld, v, "max_clients_per_address", 1, MAX_CLIENTS_MAX, &per_address) < 0
+        || load_count(ld, v, "max_pending_per_address", 1, MAX_PENDING_PER_ADDRESS_MAX,
+                      &pending_per_address) < 0
+        || load_seconds(ld, v, "first_request_timeout", &l->first_request_timeout) < 0
+        || load_seconds(ld, v, "request_timeout", &l->request_timeout) < 0)
         return -1;
+    l->max_clients_per_address = (unsigned)per_address;
+    l->max_pending_per_address = (unsigned)pending_per_address;
     l->max_clients = (unsigned)max_clients;
     l->client_queue_bytes = (size_t)queue_bytes;
     l->command_queue = (unsigned)command_queue;
@@ -1089,6 +1099,10 @@ int config_defaults(struct config *cfg)
     cfg->limits.max_clients = DEFAULT_MAX_CLIENTS;
     cfg->limits.client_queue_bytes = DEFAULT_CLIENT_QUEUE_BYTES;
     cfg->limits.command_queue = DEFAULT_COMMAND_QUEUE;
+    cfg->limits.max_clients_per_address = DEFAULT_MAX_CLIENTS_PER_ADDRESS;
+    cfg->limits.max_pending_per_address = DEFAULT_MAX_PENDING_PER_ADDRESS;
+    cfg->limits.first_request_timeout = DEFAULT_FIRST_REQUEST_TIMEOUT;
+    cfg->limits.request_timeout = DEFAULT_REQUEST_TIMEOUT;
     cfg->schema = schema_new();
     return cfg->schema ? 0 : -1;
 }

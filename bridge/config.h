@@ -38,6 +38,12 @@
 #define DEFAULT_MAX_CLIENTS 256
 #define DEFAULT_CLIENT_QUEUE_BYTES (1024 * 1024)
 #define DEFAULT_COMMAND_QUEUE 16
+/* No lock-outs (interface 1.1, section E). */
+#define DEFAULT_MAX_CLIENTS_PER_ADDRESS 32
+#define DEFAULT_MAX_PENDING_PER_ADDRESS 8
+#define MAX_PENDING_PER_ADDRESS_MAX 64     /* ROBOT_PENDING_MAX, robot.h */
+#define DEFAULT_FIRST_REQUEST_TIMEOUT 10.0
+#define DEFAULT_REQUEST_TIMEOUT 30.0
 
 /* The "mqtt" section. Text members longer than their bound are refused. */
 #define MQTT_HOST_MAX 253          /* broker host name or numeric address */
@@ -97,6 +103,10 @@ struct limits {
     unsigned max_clients;      /* 1..65536 */
     size_t client_queue_bytes; /* soft limit of one client's output queue */
     unsigned command_queue;    /* commands waiting per robot behind the one in flight */
+    unsigned max_clients_per_address;  /* TCP, TLS and WebSocket clients of one address */
+    unsigned max_pending_per_address;  /* robot connections of one address before HI */
+    double first_request_timeout;      /* s, > 0: connect until the first whole request */
+    double request_timeout;            /* s, > 0: a partial request line until it is whole */
 };
 
 struct mqtt_cfg {

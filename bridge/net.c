@@ -101,18 +101,58 @@ void net_format(const struct sockaddr_storage *sa, bool with_port, char out[ADDR
         snprintf(out, ADDR_TEXT_MAX, "%s", host);
 }
 
+/* An IPv4-mapped IPv6 address becomes its IPv4 form. */
+static void addr_fold(struct net_addr *a)
+{
+    /* ::ffff:a.b.c.d, tested byte by byte: a->bytes has no in6_addr alignment. */
+    static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (a->family == AF_INET6 && memcmp(a->bytes, prefix, sizeof prefix) == 0) {
+        unsigned char v4[4];
+        memcpy(v4, a->bytes + 12, sizeof v4);
+        memset(a->bytes, 0, sizeof a->bytes);
+        memcpy(a->bytes, v4, sizeof v4);
+        a->family = AF_INET;
+    }
+}
+
+void net_addr_of(const struct sockaddr_storage *sa, struct net_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sa->ss_family == AF_INET) {
+        out->family = AF_INET;
+        memcpy(out->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->ss_family == AF_INET6) {
+        out->family = AF_INET6;
+        memcpy(out->bytes, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        addr_fold(out);
+    }
+}
+
+int net_addr_parse(const char *numeric, struct net_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, numeric, out->bytes) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, numeric, out->bytes) == 1)
+        out->family = AF_INET6;
+    else
+        return -1;
+    addr_fold(out);
+    return 0;
+}
+
+bool net_addr_equal(const struct net_addr *a, const struct net_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
 bool net_peer_matches(const struct sockaddr_storage *sa, const char *numeric)
 {
-    unsigned char bin[sizeof(struct in6_addr)];
-    char want[INET6_ADDRSTRLEN], got[ADDR_TEXT_MAX];
-    if (inet_pton(AF_INET, numeric, bin) == 1)
-        inet_ntop(AF_INET, bin, want, sizeof want);
-    else if (inet_pton(AF_INET6, numeric, bin) == 1)
-        inet_ntop(AF_INET6, bin, want, sizeof want);
-    else
+    struct net_addr want, got;
+    if (net_addr_parse(numeric, &want) < 0)
         return false;
-    net_format(sa, false, got);
-    return strcmp(want, got) == 0;
+    net_addr_of(sa, &got);
+    return net_addr_equal(&want, &got);
 }
 
 void net_tune(int fd, int keepalive_idle_s)

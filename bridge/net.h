@@ -33,8 +33,23 @@ int net_accept(int listen_fd, int *spare_fd, struct sockaddr_storage *sa);
 void net_format(const struct sockaddr_storage *sa, bool with_port, char out[ADDR_TEXT_MAX]);
 
 /* Does the connection come from this numeric address (IPv4 or IPv6, any
- * spelling; an IPv4-mapped IPv6 peer matches its IPv4 form)? */
+ * spelling; an IPv4-mapped IPv6 address, on either side, matches its IPv4
+ * form)? */
 bool net_peer_matches(const struct sockaddr_storage *sa, const char *numeric);
+
+/* A host address without port, normalised for comparing and hashing: an
+ * IPv4-mapped IPv6 address (::ffff:a.b.c.d) is folded to IPv4, so one host
+ * has one key however it reached a listener. Unused bytes are zero, so two
+ * keys compare equal with memcmp. family 0: not an IP address (Unix socket). */
+struct net_addr {
+    unsigned char family;      /* AF_INET, AF_INET6 or 0 */
+    unsigned char bytes[16];   /* IPv4: the first 4 */
+};
+
+void net_addr_of(const struct sockaddr_storage *sa, struct net_addr *out);
+/* From numeric text; -1 when it is neither an IPv4 nor an IPv6 address. */
+int net_addr_parse(const char *numeric, struct net_addr *out);
+bool net_addr_equal(const struct net_addr *a, const struct net_addr *b);
 
 /* Cap the kernel's send buffer for fd. */
 void net_sndbuf(int fd, int bytes);

@@ -217,6 +217,9 @@ static void pending_remove(struct link *l)
         l->next->prev = l->prev;
     l->prev = l->next = NULL;
     b->npending--;
+    if (l->pending_counted)
+        peers_release_pending(b, &l->sa);
+    l->pending_counted = false;
 }
 
 /* Close a link. reason != NULL for an accepted link: LINK down is published.
@@ -261,14 +264,27 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         net_format(&sa, true, peer);
         b->diag.connections++;
         if (b->npending >= ROBOT_PENDING_MAX) {
-            log_warn(&b->log, "robot connection from %s refused: %d connections already wait for HI",
-                     peer, ROBOT_PENDING_MAX);
+            lograte_log(&b->lograte, &b->log, ev_now(loop), LOGRATE_ROBOT_BUSY, LOG_WARN,
+                        "robot connection from %s refused: %d connections already wait for HI",
+                        peer, ROBOT_PENDING_MAX);
+            diag_refuse(b, &(struct refused_link){fd, peer, REFUSE_BUSY, NULL, NULL});
+            close(fd);
+            continue;
+        }
+        /* One address may not hold every place before HI: a controller
+         * from another address still gets in (interface 1.1, E). */
+        if (!peers_admit_pending(b, &sa)) {
+            lograte_log(&b->lograte, &b->log, ev_now(loop), LOGRATE_ROBOT_PER_ADDRESS, LOG_WARN,
+                        "robot connection from %s refused: %u connections from its address "
+                        "already wait for HI (limits.max_pending_per_address)", peer,
+                        b->cfg.limits.max_pending_per_address);
             diag_refuse(b, &(struct refused_link){fd, peer, REFUSE_BUSY, NULL, NULL});
             close(fd);
             continue;
         }
         struct link *l = calloc(1, sizeof *l);
         if (!l) {
+            peers_release_pending(b, &sa);
             close(fd);
             continue;
         }
@@ -290,6 +306,7 @@ void robot_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             b->pending->prev = l;
         b->pending = l;
         b->npending++;
+        l->pending_counted = true;
         log_debug(&b->log, "robot connection from %s", peer);
     }
 }
@@ -332,8 +349,9 @@ static void link_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
                  l->b->cfg.limits.idle_timeout);
         link_close(l, "idle timeout");
     } else {
-        log_warn(&l->b->log, "robot connection from %s: no HI within %.1f s, closing", l->peer,
-                 l->b->cfg.limits.hello_timeout);
+        lograte_log(&l->b->lograte, &l->b->log, ev_now(loop), LOGRATE_ROBOT_HELLO_TIMEOUT,
+                    LOG_WARN, "robot connection from %s: no HI within %.1f s, closing", l->peer,
+                    l->b->cfg.limits.hello_timeout);
         char secs[16];
         snprintf(secs, sizeof secs, "%.1f", l->b->cfg.limits.hello_timeout);
         diag_refuse(l->b, &(struct refused_link){l->fd, l->peer, REFUSE_HELLO_TIMEOUT, NULL, secs});
@@ -412,8 +430,9 @@ static int link_error(void *ctx, enum frame_err err)
         return 0;
     }
     l->b->stats.errors[err]++;
-    log_warn(&l->b->log, "robot connection from %s: bad first frame (%s), closing", l->peer,
-             frame_err_name(err));
+    lograte_log(&l->b->lograte, &l->b->log, ev_now(l->b->loop), LOGRATE_ROBOT_BAD_HELLO, LOG_WARN,
+                "robot connection from %s: bad first frame (%s), closing", l->peer,
+                frame_err_name(err));
     diag_refuse(l->b, &(struct refused_link){l->fd, l->peer, REFUSE_BAD_HELLO, NULL,
                                              frame_err_name(err)});
     link_close(l, NULL);
@@ -427,8 +446,9 @@ static int link_hello(struct link *l, const char *line, size_t len)
     struct decode_error de;
     if (frame_decode(b->cfg.schema, DIR_IN, line, len, &fv, &de) < 0) {
         b->stats.errors[de.err]++;
-        log_warn(&b->log, "robot connection from %s: bad first frame (%s), closing", l->peer,
-                 frame_err_name(de.err));
+        lograte_log(&b->lograte, &b->log, ev_now(b->loop), LOGRATE_ROBOT_BAD_HELLO, LOG_WARN,
+                    "robot connection from %s: bad first frame (%s), closing", l->peer,
+                    frame_err_name(de.err));
         char said[IDENT_MAX + 1], detail[48];
         enum refusal why = refusal_of_bad_hello(line, len, &de, said, detail, sizeof detail);
         diag_refuse(b, &(struct refused_link){l->fd, l->peer, why, said[0] ? said : NULL, detail});
@@ -437,8 +457,9 @@ static int link_hello(struct link *l, const char *line, size_t len)
     }
     if (fv.def->role != ROLE_HELLO) {
         b->stats.errors[FRAME_ERR_BEFORE_HELLO]++;
-        log_warn(&b->log, "robot connection from %s: sent %s before HI, closing", l->peer,
-                 fv.def->type);
+        lograte_log(&b->lograte, &b->log, ev_now(b->loop), LOGRATE_ROBOT_NOT_HELLO, LOG_WARN,
+                    "robot connection from %s: sent %s before HI, closing", l->peer,
+                    fv.def->type);
         diag_refuse(b, &(struct refused_link){l->fd, l->peer, REFUSE_NOT_HELLO, NULL,
                                               fv.def->type});
         link_close(l, NULL);
@@ -448,15 +469,17 @@ static int link_hello(struct link *l, const char *line, size_t len)
     snprintf(name, sizeof name, "%.*s", (int)fv.v[0].len, fv.v[0].str);
     struct robot *r = bridge_robot(b, name);
     if (!r) {
-        log_warn(&b->log, "robot connection from %s: HI names %s, which is not configured; closing",
-                 l->peer, name);
+        lograte_log(&b->lograte, &b->log, ev_now(b->loop), LOGRATE_ROBOT_UNKNOWN_NAME, LOG_WARN,
+                    "robot connection from %s: HI names %s, which is not configured; closing",
+                    l->peer, name);
         diag_refuse(b, &(struct refused_link){l->fd, l->peer, REFUSE_UNKNOWN_NAME, name, NULL});
         link_close(l, NULL);
         return 1;
     }
     if (r->cfg->has_peer && !net_peer_matches(&l->sa, r->cfg->peer)) {
-        log_warn(&b->log, "robot connection from %s: %s may only connect from %s; closing", l->peer,
-                 name, r->cfg->peer);
+        lograte_log(&b->lograte, &b->log, ev_now(b->loop), LOGRATE_ROBOT_PEER, LOG_WARN,
+                    "robot connection from %s: %s may only connect from %s; closing", l->peer,
+                    name, r->cfg->peer);
         diag_refuse(b, &(struct refused_link){l->fd, l->peer, REFUSE_PEER, name, r->cfg->peer});
         link_close(l, NULL);
         return 1;

@@ -9,7 +9,9 @@
  * Frames from a linked robot are decoded, kept as the robot's latest state,
  * rendered once to JSON and handed to the hub. Bad frames are dropped and
  * counted by cause; never fatal. At most ROBOT_PENDING_MAX connections may be
- * waiting for HI at once; more are closed on accept.
+ * waiting for HI at once, and at most limits.max_pending_per_address from
+ * one address (peers.h); more are refused (NO busy) on accept. Refusals are
+ * logged through lograte.h: one line per cause per second.
  *
  * Commands: one in flight per robot, up to limits.command_queue waiting
  * behind it (an urgent type, STOP, skips the queue: it is sent at once,
@@ -70,6 +72,7 @@ struct link {
     ev_timer timer;             /* hello timeout, then idle timeout */
     struct sockaddr_storage sa;
     char peer[ADDR_TEXT_MAX];
+    bool pending_counted;       /* counted in b->peers until HI or close */
     bool in_feed;               /* inside framer_feed: free after it returns */
     bool closed;
     ev_io wio;                  /* only while out holds unsent bytes */

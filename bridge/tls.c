@@ -423,11 +423,11 @@ static void handshake_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     client_close(c);
 }
 
-void tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer)
+struct client *tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer)
 {
     struct client *c = client_new(b, fd, peer);
     if (!c)
-        return;
+        return NULL;
     struct tls_conn *t = calloc(1, sizeof *t);
     ERR_clear_error();
     if (!t || !(t->ssl = SSL_new(s->ctx)) || SSL_set_fd(t->ssl, fd) != 1) {
@@ -436,7 +436,7 @@ void tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer
             SSL_free(t->ssl);
         free(t);
         client_close(c);
-        return;
+        return NULL;
     }
     SSL_set_accept_state(t->ssl);
     c->tx = &tls_transport;
@@ -449,4 +449,5 @@ void tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer
     ev_set_cb(&c->rio, handshake_io_cb);
     ev_set_cb(&c->wio, handshake_io_cb);
     ev_io_start(b->loop, &c->rio);
+    return c;
 }

@@ -50,7 +50,8 @@ void tls_server_free(struct tls_server *s);
 
 /* Start a TLS client on an accepted, non-blocking socket (it is owned from
  * here on, closed on failure). */
-void tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer);
+/* The new client, or NULL when it could not be set up (then fd is closed). */
+struct client *tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer);
 
 /* SIGHUP: read json_tls's files again. Returns 0 (also when TLS is off) or
  * -1 when the running context stays (logged). */

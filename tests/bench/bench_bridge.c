@@ -1,7 +1,8 @@
 /* bench_bridge.c - the daemon under load, measured against a byte relay.
  *
  * Runs the real daemon ($RB_BIN) on loopback ports picked by the OS, with a
- * temporary configuration (one robot "rob1", max_clients 2000), and drives
+ * temporary configuration (one robot "rob1", max_clients 2000, all of them
+ * allowed from 127.0.0.1), and drives
  * it from this one process: a robot streaming JT frames and N watching
  * clients (load.h). Every scenario runs twice, each time against a fresh
  * process: once against the bridge and once against a minimal relay that
@@ -238,7 +239,8 @@ static int write_config(const char *path, size_t queue_bytes, const char *tls_di
             "{\"robot_listen\":\"127.0.0.1:0\",\"json_listen\":\"127.0.0.1:0\",\n"
             " \"robots\":[{\"name\":\"rob1\",\"peer\":\"127.0.0.1\"}],\n"
             " \"limits\":{\"hello_timeout\":5,\"idle_timeout\":30,\"ack_timeout\":5,\n"
-            "   \"max_clients\":2000,\"client_queue_bytes\":%zu,\"command_queue\":16}",
+            "   \"max_clients\":2000,\"max_clients_per_address\":2000,\n"
+            "   \"client_queue_bytes\":%zu,\"command_queue\":16}",
             queue_bytes);
     if (tls_dir)
         fprintf(f, ",\n \"json_tls\":{\"cert\":\"%s/tls.pem\",\"key\":\"%s/tls.key\"}", tls_dir,

@@ -37,7 +37,8 @@
 #define TICK_EVERY 50             /* fault steps between two reference frames */
 #define RECONNECTS 1000
 #define CONNECTS 10000
-#define CONNECT_BATCH 100         /* below the listen backlog and max_clients */
+#define CONNECT_BATCH 100         /* below the listen backlog, max_clients and
+                                   * CONFIG_CHURN's max_clients_per_address */
 #define GARBAGE_CLIENTS 8
 #define GARBAGE_LINES 200
 #define GARBAGE_LINE_MAX 300
@@ -58,6 +59,9 @@
 #define ROBOTS "\"robots\":[{\"name\":\"rob1\",\"commands\":[\"PING\"]},{\"name\":\"rob2\"}]"
 static const char CONFIG[] = "{" ROBOTS "}";
 static const char CONFIG_IDLE[] = "{" ROBOTS ",\"limits\":{\"idle_timeout\":0.8}}";
+/* The churn test opens CONNECT_BATCH clients at once, all from 127.0.0.1. */
+static const char CONFIG_CHURN[] =
+    "{" ROBOTS ",\"limits\":{\"max_clients_per_address\":256}}";
 static const char CONFIG_LOAD[] = "{" ROBOTS ",\"limits\":{\"client_queue_bytes\":65536}}";
 
 struct fx {
@@ -745,7 +749,7 @@ static const struct fault_case cases[] = {
     {"robot closes mid-frame", CONFIG, fault_mid_frame},
     {"robot goes silent", CONFIG_IDLE, fault_silent},
     {"1000 reconnects of one robot", CONFIG, fault_reconnects},
-    {"10000 client connects", CONFIG, fault_client_churn},
+    {"10000 client connects", CONFIG_CHURN, fault_client_churn},
     {"clients send garbage", CONFIG, fault_garbage},
     {"over-long and endless request lines", CONFIG, fault_long_lines},
     {"clients leave with replies queued", CONFIG, fault_queued_replies},

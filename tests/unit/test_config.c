@@ -133,6 +133,22 @@ static const struct error_case error_cases[] = {
       "t.json:1:35: limits.client_queue_bytes must be from 4096 to 1073741824" },
     { "command_queue too long", "{\"limits\": {\"command_queue\": 1025}}",
       "t.json:1:30: limits.command_queue must be from 0 to 1024" },
+    { "max_clients_per_address zero", "{\"limits\": {\"max_clients_per_address\": 0}}",
+      "t.json:1:40: limits.max_clients_per_address must be from 1 to 65536" },
+    { "max_clients_per_address not an integer",
+      "{\"limits\": {\"max_clients_per_address\": \"8\"}}",
+      "t.json:1:40: limits.max_clients_per_address must be an integer" },
+    { "max_pending_per_address zero", "{\"limits\": {\"max_pending_per_address\": 0}}",
+      "t.json:1:40: limits.max_pending_per_address must be from 1 to 64" },
+    { "max_pending_per_address over the global 64",
+      "{\"limits\": {\"max_pending_per_address\": 65}}",
+      "t.json:1:40: limits.max_pending_per_address must be from 1 to 64" },
+    { "first_request_timeout zero", "{\"limits\": {\"first_request_timeout\": 0}}",
+      "t.json:1:38: limits.first_request_timeout must be more than 0 and at most 3600 seconds" },
+    { "request_timeout negative", "{\"limits\": {\"request_timeout\": -1}}",
+      "t.json:1:32: limits.request_timeout must be more than 0 and at most 3600 seconds" },
+    { "request_timeout wrong type", "{\"limits\": {\"request_timeout\": true}}",
+      "t.json:1:32: limits.request_timeout must be a number" },
     /* mqtt */
     { "mqtt not an object", "{\"mqtt\": 5}",
       "t.json:1:10: mqtt must be an object" },
@@ -320,6 +336,10 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.limits.max_clients, DEFAULT_MAX_CLIENTS);
     assert_int_equal(cfg.limits.client_queue_bytes, DEFAULT_CLIENT_QUEUE_BYTES);
     assert_int_equal(cfg.limits.command_queue, DEFAULT_COMMAND_QUEUE);
+    assert_int_equal(cfg.limits.max_clients_per_address, 32);
+    assert_int_equal(cfg.limits.max_pending_per_address, 8);
+    assert_true(cfg.limits.first_request_timeout == 10.0);
+    assert_true(cfg.limits.request_timeout == 30.0);
     assert_string_equal(cfg.record, "");
     assert_non_null(cfg.schema);
     assert_non_null(schema_find(cfg.schema, DIR_OUT, "SETDO", 5));
@@ -342,7 +362,11 @@ static bool same_limits(const struct limits *a, const struct limits *b)
     return a->hello_timeout == b->hello_timeout && a->idle_timeout == b->idle_timeout
            && a->ack_timeout == b->ack_timeout && a->max_clients == b->max_clients
            && a->client_queue_bytes == b->client_queue_bytes
-           && a->command_queue == b->command_queue;
+           && a->command_queue == b->command_queue
+           && a->max_clients_per_address == b->max_clients_per_address
+           && a->max_pending_per_address == b->max_pending_per_address
+           && a->first_request_timeout == b->first_request_timeout
+           && a->request_timeout == b->request_timeout;
 }
 
 static void test_shipped_default(void **state)
@@ -713,7 +737,9 @@ static void test_comments_ignored(void **state)
         "             \"direction\": \"out\", \"_x\": 1,\n"
         "             \"fields\": [{\"name\": \"v\", \"kind\": \"int\", \"comment\": \"why\"}]}],\n"
         " \"limits\": {\"comment\": {}, \"_max_clients\": -1, \"max_clients\": 3,\n"
-        "            \"hello_timeout\": 0.5, \"client_queue_bytes\": 4096, \"command_queue\": 0},\n"
+        "            \"hello_timeout\": 0.5, \"client_queue_bytes\": 4096, \"command_queue\": 0,\n"
+        "            \"max_clients_per_address\": 2, \"max_pending_per_address\": 64,\n"
+        "            \"first_request_timeout\": 0.25, \"request_timeout\": 1.5},\n"
         " \"robot_listen\": \"[::1]:0\", \"json_listen\": \"127.0.0.1:65535\",\n"
         " \"record\": \"/tmp/rec.log\"}";
     struct config cfg;
@@ -730,6 +756,10 @@ static void test_comments_ignored(void **state)
     assert_true(cfg.limits.idle_timeout == DEFAULT_IDLE_TIMEOUT);
     assert_int_equal(cfg.limits.client_queue_bytes, 4096);
     assert_int_equal(cfg.limits.command_queue, 0);
+    assert_int_equal(cfg.limits.max_clients_per_address, 2);
+    assert_int_equal(cfg.limits.max_pending_per_address, 64);
+    assert_true(cfg.limits.first_request_timeout == 0.25);
+    assert_true(cfg.limits.request_timeout == 1.5);
     assert_string_equal(cfg.robot_listen.host, "::1");
     assert_int_equal(cfg.robot_listen.port, 0);
     assert_int_equal(cfg.json_listen.port, 65535);

@@ -1,13 +1,16 @@
 /* test_net.c - the spare descriptor that lets the listeners shed a
  * connection when the process is out of descriptors: it is taken at
  * start, used up at EMFILE and taken again, and a spare that is missing is
- * taken again at the next accept instead of being lost for good. */
+ * taken again at the next accept instead of being lost for good; and a
+ * configured peer address that matches a connection in any spelling,
+ * IPv4-mapped IPv6 on either side included. */
 #include "testutil.h"
 
 #include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -94,12 +97,79 @@ static void test_emfile_sheds_the_connection(void **state)
     close(lfd);
 }
 
+static struct sockaddr_storage sockaddr_of(const char *numeric)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, numeric, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(4000);
+    } else {
+        assert_int_equal(inet_pton(AF_INET6, numeric, &s6->sin6_addr), 1);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(4000);
+    }
+    return ss;
+}
+
+static void test_peer_spellings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *peer;
+        bool match;
+    } rows[] = {
+        {"192.168.125.1", "192.168.125.1", true},
+        {"192.168.125.1", "::ffff:192.168.125.1", true},   /* the lock-out */
+        {"192.168.125.1", "::FFFF:c0a8:7d01", true},
+        {"::ffff:192.168.125.1", "192.168.125.1", true},   /* dual-stack listener */
+        {"::ffff:192.168.125.1", "::ffff:192.168.125.1", true},
+        {"192.168.125.1", "192.168.125.2", false},
+        {"192.168.125.1", "::ffff:192.168.125.2", false},
+        {"::1", "0:0:0:0:0:0:0:1", true},
+        {"fe80::a", "FE80::0A", true},
+        {"::1", "127.0.0.1", false},
+        {"127.0.0.1", "::1", false},
+        {"::192.168.125.1", "192.168.125.1", false},       /* IPv4-compatible is not mapped */
+        {"192.168.125.1", "not an address", false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct sockaddr_storage ss = sockaddr_of(rows[i].from);
+        if (net_peer_matches(&ss, rows[i].peer) != rows[i].match)
+            fail_msg("from %s, peer %s: expected %s", rows[i].from, rows[i].peer,
+                     rows[i].match ? "a match" : "no match");
+    }
+}
+
+static void test_addr_keys(void **state)
+{
+    (void)state;
+    struct sockaddr_storage v4 = sockaddr_of("10.0.0.5"), mapped = sockaddr_of("::ffff:10.0.0.5");
+    struct net_addr a, b, c;
+    net_addr_of(&v4, &a);
+    net_addr_of(&mapped, &b);
+    assert_true(net_addr_equal(&a, &b));
+    assert_memory_equal(&a, &b, sizeof a); /* hashable as bytes */
+    assert_int_equal(net_addr_parse("::ffff:10.0.0.5", &c), 0);
+    assert_true(net_addr_equal(&a, &c));
+    assert_int_equal(net_addr_parse("10.0.0.6", &c), 0);
+    assert_false(net_addr_equal(&a, &c));
+    assert_int_equal(net_addr_parse("10.0.0", &c), -1);
+    struct sockaddr_storage unix_sa = {.ss_family = AF_UNIX};
+    net_addr_of(&unix_sa, &c);
+    assert_int_equal(c.family, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_lost_spare_taken_again),
         cmocka_unit_test(test_emfile_sheds_the_connection),
+        cmocka_unit_test(test_peer_spellings),
+        cmocka_unit_test(test_addr_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -463,6 +463,36 @@ static void test_optional(void **state)
     daemon_stop(state);
 }
 
+/* A verified certificate is the principal cert:CN (interface 1.1 A): the
+ * access rules grant it what they grant cert:panel-3; a client without a
+ * certificate stays anonymous, whom these rules grant nothing. */
+static void test_cert_principal(void **state)
+{
+    char extra[PATH_MAX + 64];
+    snprintf(extra, sizeof extra, ",\"ca\":\"%s\"", file("ca.pem"));
+    char text[4 * PATH_MAX];
+    snprintf(text, sizeof text,
+             "{\"robots\":[{\"name\":\"rob1\",\"commands\":[\"SETDO\"]}],"
+             "\"limits\":{\"hello_timeout\":1},"
+             "\"access\":[{\"who\":[\"cert:panel-3\"],\"may\":[\"watch\",\"control\"]}],"
+             "\"json_tls\":{\"cert\":\"%s\",\"key\":\"%s\"%s}}",
+             file("server1.pem"), file("server1.key"), extra);
+    struct daemon *d = daemon_start(state, text);
+    assert_true(daemon_wait_log(d, "clients must speak TLS", WAIT_MS));
+    struct tc *panel = tc_connect(d, file("client.pem"), file("client.key"));
+    struct tc *anon = tc_connect(d, NULL, NULL);
+    json_decref(tc_request(panel, "{\"cmd\":\"robots\"}", "ROBOTS"));
+    json_t *c = tc_request(panel, "{\"cmd\":\"control\",\"robot\":\"rob1\"}", "CONTROL");
+    assert_json_has(c, "{\"robot\":\"rob1\",\"state\":\"taken\",\"holder\":\"cert:panel-3\"}");
+    json_decref(c);
+    json_t *e = tc_request(anon, "{\"cmd\":\"robots\"}", "ERROR");
+    assert_json_has(e, "{\"code\":\"unauthorized\"}");
+    json_decref(e);
+    tc_free(anon);
+    tc_free(panel);
+    daemon_stop(state);
+}
+
 /* Receive until the connection ends; the byte count, or -1 on timeout. */
 static long plain_drain(struct daemon *d, int fd, int ms)
 {
@@ -863,6 +893,7 @@ int main(void)
         cmocka_unit_test_teardown(test_watch_and_state, daemon_teardown),
         cmocka_unit_test_teardown(test_required, daemon_teardown),
         cmocka_unit_test_teardown(test_optional, daemon_teardown),
+        cmocka_unit_test_teardown(test_cert_principal, daemon_teardown),
         cmocka_unit_test_teardown(test_plain_client, daemon_teardown),
         cmocka_unit_test_teardown(test_busy_sends_nothing, daemon_teardown),
         cmocka_unit_test_teardown(test_reload, daemon_teardown),

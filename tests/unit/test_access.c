@@ -363,6 +363,7 @@ static struct client *fake_client(struct bridge *b, bool watching, const char *t
     assert_non_null(c);
     c->b = b;
     c->fd = -1;
+    c->tx = &client_plain_transport;
     snprintf(c->peer, sizeof c->peer, "127.0.0.1:%d", 40000 + (int)b->nclients);
     principal_token(&c->who, token);
     c->watching = watching;

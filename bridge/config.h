@@ -32,6 +32,7 @@
 #define DEFAULT_HELLO_TIMEOUT 5.0
 #define DEFAULT_IDLE_TIMEOUT 3.0
 #define DEFAULT_ACK_TIMEOUT 5.0
+#define DEFAULT_ROBOT_REQUEST_TIMEOUT 5.0 /* s a request frame waits for its reply, then RX 2 */
 #define DEFAULT_MAX_CLIENTS 256
 #define DEFAULT_CLIENT_QUEUE_BYTES (1024 * 1024)
 #define DEFAULT_COMMAND_QUEUE 16
@@ -80,6 +81,7 @@ struct limits {
     unsigned max_clients;      /* 1..65536 */
     size_t client_queue_bytes; /* soft limit of one client's output queue */
     unsigned command_queue;    /* commands waiting per robot behind the one in flight */
+    double robot_request_timeout; /* s, > 0: a robot's request waits this long for its reply */
 };
 
 struct mqtt_cfg {

@@ -5,6 +5,7 @@
 #include "render.h"
 #include "robot.h"
 #include "send.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,7 @@ static void req_stats(struct client *c, const json_t *req, const json_t *id)
     json_object_set_new(j, "commands", json_integer((json_int_t)b->stats.commands));
     json_object_set_new(j, "errors", errors);
     diag_stats(b, j);
+    serve_stats(b, j);
     mqtt_stats(b, j);
     reply_send(c, j);
 }
@@ -288,6 +290,32 @@ static void req_send(struct client *c, const json_t *req, const json_t *id)
     send_submit(c->b, req, client_reply_to(c));
 }
 
+/* grant: serve */
+static bool may_serve(const struct client *c, int robot_index)
+{
+    (void)c;
+    (void)robot_index;
+    return true;
+}
+
+static void req_serve(struct client *c, const json_t *req, const json_t *id)
+{
+    struct robot *r = NULL;
+    if (json_object_get(req, "robot") && !(r = robot_member(c, req, id)))
+        return;
+    if (!may_serve(c, r ? (int)r->index : -1)) {
+        client_error(c, id, "unauthorized", "serving robot requests needs the grant serve");
+        return;
+    }
+    serve_set(c, r, req, id);
+}
+
+/* Only the connection serving the request may answer it (serve.c checks). */
+static void req_reply(struct client *c, const json_t *req, const json_t *id)
+{
+    serve_reply(c, req, id);
+}
+
 typedef void request_fn(struct client *c, const json_t *req, const json_t *id);
 
 static const struct {
@@ -296,6 +324,7 @@ static const struct {
 } requests[] = {
     {"version", req_version}, {"robots", req_robots}, {"state", req_state},
     {"watch", req_watch},     {"stats", req_stats},   {"send", req_send},
+    {"serve", req_serve},     {"reply", req_reply},
 };
 
 void request_handle(struct client *c, const char *line, size_t len)
@@ -330,7 +359,8 @@ void request_handle(struct client *c, const char *line, size_t len)
             requests[k].fn(c, req, id);
         else
             client_error(c, id, "unknown_cmd",
-                         "unknown cmd \"%s\" (version, robots, state, watch, send, stats)", name);
+                         "unknown cmd \"%s\" (version, robots, state, watch, send, stats, serve, "
+                         "reply)", name);
     }
     json_decref(req);
 }

@@ -37,6 +37,11 @@ void send_submit(struct bridge *b, const json_t *req, struct reply_to to)
         reply_error(to, id, "unknown_type", "\"%s\" is not a command type", t);
         return;
     }
+    if (def->role == ROLE_REPLY) {
+        reply_error(to, id, "unknown_type", "\"%s\" is the reply of a request frame: the client "
+                    "serving the request answers it with reply, not send", t);
+        return;
+    }
     if (!robot_cfg_allows(r->cfg, t)) {
         reply_error(to, id, "forbidden", "the configuration does not allow %s commands to robot %s",
                     t, r->cfg->name);

@@ -17,6 +17,9 @@ const char cli_usage[] =
 "  rapidbridge-cli [OPTIONS] send ROBOT TYPE [NAME=VALUE | NAME:=JSON]...\n"
 "                                             send a command, print the ACK\n"
 "  rapidbridge-cli [OPTIONS] doctor [ROBOT]   why a robot does not link, and what to do\n"
+"  rapidbridge-cli [OPTIONS] serve ROBOT TYPE --exec COMMAND\n"
+"                                             answer the robot's TYPE requests with\n"
+"                                             COMMAND (ROBOT * = every robot)\n"
 "\n"
 "Options:\n"
 "      --connect HOST:PORT  the bridge's client port (default " CLI_DEFAULT_CONNECT ",\n"
@@ -27,7 +30,9 @@ const char cli_usage[] =
 "                           LINK changes are always shown)\n"
 "      --id X               request id, echoed in the reply (JSON if X parses\n"
 "                           as JSON, else a string)\n"
-"      --timeout SECONDS    wait this long for a reply (default 10, send 15)\n"
+"      --timeout SECONDS    wait this long for a reply (default 10, send 15;\n"
+"                           serve: the time COMMAND may take, default 4)\n"
+"      --exec COMMAND       serve: run COMMAND (with /bin/sh -c) for each request\n"
 "  -c, --config FILE        doctor: the bridge's configuration, to name the key\n"
 "                           to change (default /etc/rapidbridge/bridge.json\n"
 "                           when readable)\n"
@@ -36,6 +41,14 @@ const char cli_usage[] =
 "send: NAME=VALUE sends VALUE as a JSON number when it looks like one, else as\n"
 "a string; NAME:=JSON sends any JSON value (zones:=[1,2,3], note:='\"42\"').\n"
 "Type codes may be given in lower case.\n"
+"\n"
+"serve: for each request COMMAND gets the request's fields as a JSON object on\n"
+"its standard input and in the environment (RB_ROBOT, RB_TYPE, RB_SEQ and\n"
+"RB_FIELD_<NAME>, the name in upper case), and prints the reply's fields as a\n"
+"JSON object on its standard output. A non-zero exit, a time-out or output\n"
+"that is not a JSON object is answered as an error with its message (the\n"
+"first line of its standard error). One request at a time, in order; serve\n"
+"reconnects when the bridge goes away and runs until Ctrl-C.\n"
 "\n"
 "watch prints one line per message; stop it with Ctrl-C. One-shot commands\n"
 "print the reply as indented JSON (--json: the raw line).\n"
@@ -60,12 +73,13 @@ static const struct {
     { "version", CLI_VERSION, 0, 0, "version" },
     { "send",    CLI_SEND,    2, 2 + CLI_FIELDS_MAX, "send ROBOT TYPE [NAME=VALUE]..." },
     { "doctor",  CLI_DOCTOR,  0, 1, "doctor [ROBOT]" },
+    { "serve",   CLI_SERVE,   2, 2, "serve ROBOT TYPE --exec COMMAND" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define POSITIONAL_MAX (3 + CLI_FIELDS_MAX) /* command word, ROBOT, TYPE, fields */
 
-enum { OPT_CONNECT = 256, OPT_ID, OPT_TIMEOUT };
+enum { OPT_CONNECT = 256, OPT_ID, OPT_TIMEOUT, OPT_EXEC };
 
 static const struct option long_options[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -74,6 +88,7 @@ static const struct option long_options[] = {
     { "type",    required_argument, NULL, 't' },
     { "id",      required_argument, NULL, OPT_ID },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "exec",    required_argument, NULL, OPT_EXEC },
     { "config",  required_argument, NULL, 'c' },
     { "help",    no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -134,6 +149,7 @@ static int parse_options(int argc, char **argv, struct cli_args *a,
         case 'h': a->help = true; break;
         case OPT_ID: a->id = optarg; break;
         case 'c': a->config = optarg; break;
+        case OPT_EXEC: a->exec = optarg; break;
         case 'r':
             if (add_filter(a->robots, &a->nrobots, optarg, "--robot", err, errlen) != 0)
                 return -1;
@@ -205,8 +221,16 @@ int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t 
         return fail(err, errlen, "--robot and --type apply to watch only", NULL);
     if (a->config && a->cmd != CLI_DOCTOR)
         return fail(err, errlen, "-c applies to doctor only", NULL);
-    if (a->cmd == CLI_STATE || a->cmd == CLI_SEND || (a->cmd == CLI_DOCTOR && nargs == 1))
+    if (a->cmd == CLI_STATE || a->cmd == CLI_SEND || a->cmd == CLI_SERVE ||
+        (a->cmd == CLI_DOCTOR && nargs == 1))
         a->robot = pos[1];
+    if ((a->cmd == CLI_SERVE) != (a->exec != NULL))
+        return fail(err, errlen, a->exec ? "--exec applies to serve only" : "serve needs --exec COMMAND",
+                    NULL);
+    if (a->exec && *a->exec == '\0')
+        return fail(err, errlen, "empty --exec command", NULL);
+    if (a->cmd == CLI_SERVE)
+        a->type = pos[2];
     if (a->cmd == CLI_SEND) {
         a->type = pos[2];
         for (unsigned i = 3; i < npos; i++) {

@@ -13,6 +13,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,6 +387,243 @@ static void test_two_robots(void **state)
     daemon_stop(state);
 }
 
+/* --- robot-sim --ask ------------------------------------------------------------ */
+
+static const char CONFIG_SIM[] =
+    "{" FRAMES ",\"robots\":[{\"name\":\"rob1\"}],\"limits\":{\"robot_request_timeout\":30}}";
+
+/* robot-sim asks twice and gets two replies: exit 0; REQUESTs come with the
+ * simulator's seqs and fields, and the FRAMEs are published too. */
+static void test_sim_ask(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG_SIM);
+    struct tclient *w = watcher_connect(d, "[\"JB\"]");
+    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    static const char *const args[] = {"--name", "rob1", "--ask", "JB,3", "--ask-every", "0.1",
+                                       "--ask-count", "2", NULL};
+    pid_t sim = sim_start(d, args);
+    for (int i = 0; i < 2; i++) {
+        json_t *q = tclient_expect_class(h, "REQUEST", HARNESS_RECV_MS);
+        assert_json_has(q, "{\"robot\":\"rob1\",\"type\":\"JB\",\"fields\":{\"station\":3}}");
+        long long seq = json_int_member(q, "seq");
+        json_t *f = tclient_wait_frame(w, "JB", seq, HARNESS_RECV_MS, NULL);
+        json_decref(f);
+        json_decref(q);
+        reply(h, "rob1", seq, "\"fields\":{\"job\":\"P3\",\"count\":2}");
+        expect_replied(h, "rob1", seq);
+    }
+    assert_int_equal(sim_wait(d, sim, 10000), 0);
+    daemon_stop(state);
+}
+
+/* Nobody serves: robot-sim gets RX and says so (exit 3). */
+static void test_sim_ask_unserved(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG_SIM);
+    static const char *const args[] = {"--name", "rob1", "--ask", "JB,3", "--ask-every", "0.1",
+                                       "--ask-count", "1", NULL};
+    pid_t sim = sim_start(d, args);
+    assert_int_equal(sim_wait(d, sim, 10000), 3);
+    struct tclient *c = tclient_connect(d);
+    assert_int_equal(stat_outcome(c, "no_handler"), 1);
+    daemon_stop(state);
+}
+
+/* --- rapidbridge-cli serve --exec ---------------------------------------------- */
+
+static pid_t cli_pid = -1;
+static char cli_dir[64];
+
+static int cli_teardown(void **state)
+{
+    if (cli_pid > 0) {
+        kill(cli_pid, SIGKILL);
+        waitpid(cli_pid, NULL, 0);
+        cli_pid = -1;
+    }
+    return daemon_teardown(state);
+}
+
+/* The script answers JB: job J<station>, count = the seq; station 9 is an
+ * error (exit 2 with a message); it checks its stdin against its environment. */
+static const char SCRIPT[] =
+    "#!/bin/sh\n"
+    "read -r fields\n"
+    "[ \"$fields\" = \"{\\\"station\\\":$RB_FIELD_STATION}\" ] || { echo \"stdin $fields\" >&2; exit 4; }\n"
+    "[ \"$RB_ROBOT $RB_TYPE\" = \"rob1 JB\" ] || { echo \"env $RB_ROBOT $RB_TYPE\" >&2; exit 4; }\n"
+    "if [ \"$RB_FIELD_STATION\" = 9 ]; then echo 'station 9 is closed, try later' >&2; exit 2; fi\n"
+    "if [ \"$RB_FIELD_STATION\" = 8 ]; then echo 'no JSON'; exit 0; fi\n"
+    "if [ \"$RB_FIELD_STATION\" = 7 ]; then sleep 5; fi\n"
+    "printf '{\"job\":\"J%s\",\"count\":%s}\\n' \"$RB_FIELD_STATION\" \"$RB_SEQ\"\n";
+
+static void cli_start(struct daemon *d, const char *robot)
+{
+    snprintf(cli_dir, sizeof cli_dir, "/tmp/e2e_ask.XXXXXX");
+    assert_non_null(mkdtemp(cli_dir));
+    char script[128], log[128], target[32];
+    snprintf(script, sizeof script, "%s/next-job.sh", cli_dir);
+    snprintf(log, sizeof log, "%s/cli.log", cli_dir);
+    snprintf(target, sizeof target, "127.0.0.1:%u", d->client_port);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs(SCRIPT, f);
+    fclose(f);
+    chmod(script, 0700);
+    const char *bin = getenv("RB_CLI");
+    if (!bin || bin[0] != '/')
+        fail_msg("RB_CLI must be set to the absolute path of rapidbridge-cli");
+    cli_pid = fork();
+    assert_true(cli_pid >= 0);
+    if (cli_pid == 0) {
+        FILE *o = freopen(log, "w", stderr);
+        (void)o;
+        execl(bin, bin, "--connect", target, "--timeout", "1", "serve", robot, "JB", "--exec",
+              script, (char *)NULL);
+        _exit(127);
+    }
+}
+
+static bool cli_log_has(const char *needle)
+{
+    char path[128], buf[8192];
+    snprintf(path, sizeof path, "%s/cli.log", cli_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+static void cli_wait_log(struct daemon *d, const char *needle)
+{
+    for (int waited = 0; !cli_log_has(needle); waited += 20) {
+        if (waited > HARNESS_RECV_MS)
+            fail_msg("rapidbridge-cli serve never said \"%s\"", needle);
+        daemon_sleep(d, 20);
+    }
+}
+
+static void cli_stop(void)
+{
+    kill(cli_pid, SIGTERM);
+    int status;
+    assert_int_equal(waitpid(cli_pid, &status, 0), cli_pid);
+    cli_pid = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_cli_serve(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG_LONG);
+    struct tclient *w = watcher_connect(d, NULL);
+    int fd = raw_robot(d, w, "rob1");
+    cli_start(d, "rob1");
+    cli_wait_log(d, "serving JB for rob1");
+    /* a second serve for the type is refused while the CLI serves */
+    struct tclient *c = tclient_connect(d);
+    tclient_request_error(c, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}", NULL,
+                          "busy", "JB");
+    trobot_send(d, fd, "JB,41,2\n");
+    robot_expect_frame(d, fd, "JA,41,J2,41\n", HARNESS_RECV_MS);
+    trobot_send(d, fd, "JB,42,9\n");
+    robot_expect_frame(d, fd, "RX,42,3,station 9 is closed; try later\n", HARNESS_RECV_MS);
+    trobot_send(d, fd, "JB,43,8\n");
+    robot_expect_frame(d, fd, "RX,43,3,the command's output is not a JSON object\n",
+                       HARNESS_RECV_MS);
+    trobot_send(d, fd, "JB,44,7\n");   /* the script sleeps past --timeout 1 */
+    robot_expect_frame(d, fd, "RX,44,3,no answer within 1 s\n", 3000);
+    trobot_send(d, fd, "JB,45,3\n");
+    robot_expect_frame(d, fd, "JA,45,J3,45\n", HARNESS_RECV_MS);
+    cli_wait_log(d, "rob1 JB seq 45: reply {\"job\":\"J3\",\"count\":45}");
+    cli_stop();
+    daemon_stop(state);
+}
+
+/* A serve refused by the bridge ends the CLI with status 1. */
+static void test_cli_serve_refused(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG_LONG);
+    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    (void)h;
+    cli_start(d, "rob1");
+    int status = 0;
+    long long deadline = mono_ms() + HARNESS_RECV_MS;
+    pid_t got;
+    while ((got = waitpid(cli_pid, &status, WNOHANG)) == 0 && mono_ms() < deadline)
+        daemon_sleep(d, 20);
+    assert_int_equal(got, cli_pid);
+    cli_pid = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_true(cli_log_has("busy"));
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cli_dir);
+    assert_int_equal(system(cmd), 0);
+    daemon_stop(state);
+}
+
+/* --- the serve grant (interface 1.1 B, H) ----------------------------------------- */
+
+/* With "access", serve needs the grant serve. A daemon without access
+ * support refuses such a configuration: the test says so and is skipped. */
+static const char CONFIG_ACCESS_WATCH[] =
+    "{" FRAMES ",\"robots\":[{\"name\":\"rob1\"}],"
+    "\"access\":[{\"who\":[\"anonymous\"],\"may\":[\"watch\"]}]}";
+static const char CONFIG_ACCESS_SERVE[] =
+    "{" FRAMES ",\"robots\":[{\"name\":\"rob1\"}],"
+    "\"access\":[{\"who\":[\"anonymous\"],\"may\":[\"watch\",\"serve\"]}]}";
+
+static bool daemon_takes(const char *config)
+{
+    char path[] = "/tmp/e2e_ask_access.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, config, strlen(config)), (ssize_t)strlen(config));
+    close(fd);
+    const char *bin = getenv("RB_BIN");
+    if (!bin)
+        fail_msg("RB_BIN must be set");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *o = freopen("/dev/null", "w", stderr);
+        (void)o;
+        execl(bin, bin, "--check-config", "-c", path, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    unlink(path);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void test_serve_grant(void **state)
+{
+    if (!daemon_takes(CONFIG_ACCESS_WATCH)) {
+        print_message("skipped: this rapidbridge has no \"access\" (grants come with the auth "
+                      "work)\n");
+        skip();
+    }
+    struct daemon *d = daemon_start(state, CONFIG_ACCESS_WATCH);
+    struct tclient *c = tclient_connect(d);
+    tclient_request_error(c, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}", NULL,
+                          "unauthorized", "serve");
+    daemon_stop(state);
+    d = daemon_start(state, CONFIG_ACCESS_SERVE);
+    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    (void)h;
+    daemon_stop(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +635,11 @@ int main(void)
         cmocka_unit_test_teardown(test_second_serve, daemon_teardown),
         cmocka_unit_test_teardown(test_handler_leaves, daemon_teardown),
         cmocka_unit_test_teardown(test_two_robots, daemon_teardown),
+        cmocka_unit_test_teardown(test_sim_ask, daemon_teardown),
+        cmocka_unit_test_teardown(test_sim_ask_unserved, daemon_teardown),
+        cmocka_unit_test_teardown(test_cli_serve, cli_teardown),
+        cmocka_unit_test_teardown(test_cli_serve_refused, cli_teardown),
+        cmocka_unit_test_teardown(test_serve_grant, daemon_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

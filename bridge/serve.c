@@ -86,7 +86,9 @@ static struct robot_request *find(struct robot *r, uint32_t seq)
 }
 
 /* {"class":"REQUEST","robot","type","seq","time","fields":{...}}: the FRAME
- * object with its field members moved under "fields". */
+ * object with its field members moved under "fields". The slow, plain way:
+ * request_text() splices the same object from the FRAME text, and this is
+ * what it falls back to. */
 static json_t *request_json(const struct robot *r, const struct frame_values *fv, double now)
 {
     json_t *frame = frame_render(fv, r->cfg->name, now);
@@ -115,6 +117,52 @@ static json_t *request_json(const struct robot *r, const struct frame_values *fv
     return j;
 }
 
+#define FRAME_HEAD "{\"class\":\"FRAME\""
+#define REQUEST_HEAD "{\"class\":\"REQUEST\""
+#define TIME_KEY ",\"time\":"
+#define FIELDS_KEY ",\"fields\":{"
+
+/* The REQUEST text spliced from the FRAME text (render.h: the envelope in
+ * order, "time" a plain number, the fields after it, as jansson writes
+ * them): the request is on the robot's round trip, and this costs a copy
+ * where building and dumping a json_t costs an allocation per member. NULL
+ * when the text is not of that shape or memory is short. */
+static struct msg *request_text(const struct robot *r, const struct frame_values *fv, double now)
+{
+    char frame[FRAME_TEXT_MAX];
+    size_t n = frame_render_text(fv, r->cfg->name, now, frame, sizeof frame - 1);
+    size_t hl = sizeof FRAME_HEAD - 1;
+    if (n < hl + 2 || memcmp(frame, FRAME_HEAD, hl) != 0 || frame[n - 1] != '}')
+        return NULL;
+    frame[n] = '\0';
+    const char *t = strstr(frame + hl, TIME_KEY);
+    if (!t)
+        return NULL;
+    const char *end = t + sizeof TIME_KEY - 1;
+    while (*end && *end != ',' && *end != '}')
+        end++;
+    if (!*end)
+        return NULL;
+    /* head, envelope up to the end of time, "fields", the members, "}}" */
+    size_t env = (size_t)(end - (frame + hl));
+    size_t members = *end == ',' ? (size_t)(frame + n - 1 - (end + 1)) : 0;
+    size_t len = sizeof REQUEST_HEAD - 1 + env + sizeof FIELDS_KEY - 1 + members + 2;
+    struct msg *m = msg_alloc(len, false);
+    if (!m)
+        return NULL;
+    char *p = m->data;
+    memcpy(p, REQUEST_HEAD, sizeof REQUEST_HEAD - 1);
+    p += sizeof REQUEST_HEAD - 1;
+    memcpy(p, frame + hl, env);
+    p += env;
+    memcpy(p, FIELDS_KEY, sizeof FIELDS_KEY - 1);
+    p += sizeof FIELDS_KEY - 1;
+    memcpy(p, end + 1, members);
+    p += members;
+    memcpy(p, "}}", 2); /* msg_alloc put the LF after it */
+    return m;
+}
+
 void serve_on_request(struct robot *r, const struct frame_values *fv, double now)
 {
     struct bridge *b = r->b;
@@ -141,10 +189,15 @@ void serve_on_request(struct robot *r, const struct frame_values *fv, double now
         send_rx(r, fv->seq, RX_BUSY, text);
         return;
     }
-    json_t *j = request_json(r, fv, now);
-    struct robot_request *q = j ? calloc(1, sizeof *q) : NULL;
-    if (!q) {
+    struct msg *m = request_text(r, fv, now);
+    if (!m) {
+        json_t *j = request_json(r, fv, now);
+        m = j ? msg_from_json(j, false) : NULL;
         json_decref(j);
+    }
+    struct robot_request *q = m ? calloc(1, sizeof *q) : NULL;
+    if (!q) {
+        msg_unref(m);
         count(b, SERVE_BUSY);
         send_rx(r, fv->seq, RX_BUSY, "out of memory");
         return;
@@ -161,8 +214,8 @@ void serve_on_request(struct robot *r, const struct frame_values *fv, double now
         tail = &(*tail)->next;
     *tail = q;
     r->nasks++;
-    client_reply(h, j);
-    json_decref(j);
+    client_push(h, m); /* a reply in admission terms: never dropped */
+    msg_unref(m);
 }
 
 /* ---- serve ---------------------------------------------------------------- */

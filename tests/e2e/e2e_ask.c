@@ -484,26 +484,44 @@ static void cli_start(struct daemon *d, const char *robot)
     }
 }
 
-static bool cli_log_has(const char *needle)
+/* How often the CLI's stderr holds needle so far. */
+static int cli_log_count(const char *needle)
 {
     char path[128], buf[8192];
     snprintf(path, sizeof path, "%s/cli.log", cli_dir);
     FILE *f = fopen(path, "r");
     if (!f)
-        return false;
+        return 0;
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
+    int count = 0;
+    for (const char *p = buf; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        count++;
+    return count;
+}
+
+static bool cli_log_has(const char *needle)
+{
+    return cli_log_count(needle) > 0;
+}
+
+/* Until needle was said times times; d NULL: while no daemon runs. */
+static void cli_wait_count(struct daemon *d, const char *needle, int times, int ms)
+{
+    for (int waited = 0; cli_log_count(needle) < times; waited += 20) {
+        if (waited > ms)
+            fail_msg("rapidbridge-cli serve did not say \"%s\" %d times", needle, times);
+        if (d)
+            daemon_sleep(d, 20);
+        else
+            usleep(20 * 1000);
+    }
 }
 
 static void cli_wait_log(struct daemon *d, const char *needle)
 {
-    for (int waited = 0; !cli_log_has(needle); waited += 20) {
-        if (waited > HARNESS_RECV_MS)
-            fail_msg("rapidbridge-cli serve never said \"%s\"", needle);
-        daemon_sleep(d, 20);
-    }
+    cli_wait_count(d, needle, 1, HARNESS_RECV_MS);
 }
 
 static void cli_stop(void)
@@ -542,6 +560,29 @@ static void test_cli_serve(void **state)
     trobot_send(d, fd, "JB,45,3\n");
     robot_expect_frame(d, fd, "JA,45,J3,45\n", HARNESS_RECV_MS);
     cli_wait_log(d, "rob1 JB seq 45: reply {\"job\":\"J3\",\"count\":45}");
+    cli_stop();
+    daemon_stop(state);
+}
+
+/* The bridge restarts on the same port: the CLI says so, connects again
+ * (after 1 s) and serves the new bridge. */
+static void test_cli_serve_reconnect(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG_LONG);
+    cli_start(d, "rob1");
+    cli_wait_log(d, "serving JB for rob1");
+    char listen[32];
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", d->client_port);
+    daemon_stop(state);
+    cli_wait_count(NULL, "connection to", 1, HARNESS_RECV_MS);
+    assert_true(cli_log_has("connecting again in 1 s"));
+    const char *const extra[] = {"--json-listen", listen, NULL};
+    d = daemon_start_args(state, CONFIG_LONG, extra);
+    cli_wait_count(d, "serving JB for rob1", 2, 10000);
+    struct tclient *w = watcher_connect(d, NULL);
+    int fd = raw_robot(d, w, "rob1");
+    trobot_send(d, fd, "JB,51,4\n");
+    robot_expect_frame(d, fd, "JA,51,J4,51\n", HARNESS_RECV_MS);
     cli_stop();
     daemon_stop(state);
 }
@@ -638,6 +679,7 @@ int main(void)
         cmocka_unit_test_teardown(test_sim_ask, daemon_teardown),
         cmocka_unit_test_teardown(test_sim_ask_unserved, daemon_teardown),
         cmocka_unit_test_teardown(test_cli_serve, cli_teardown),
+        cmocka_unit_test_teardown(test_cli_serve_reconnect, cli_teardown),
         cmocka_unit_test_teardown(test_cli_serve_refused, cli_teardown),
         cmocka_unit_test_teardown(test_serve_grant, daemon_teardown),
     };

@@ -4,8 +4,11 @@
  * limits.robot_request_timeout), RX 3 (an error reply), RX 4 (an invalid
  * reply, and the handler's ERROR), a second serve refused, the handler
  * leaving with requests waiting (RX at once), two robots to one handler, the
- * link going down with a request waiting, the serve grant (when the daemon
- * has access support), robot-sim --ask, and rapidbridge-cli serve --exec.
+ * link going down with a request waiting, the bound of 16 waiting requests
+ * and a reused seq (RX 5), stopping to serve (RX 1), the serve grant (when
+ * the daemon has access support), robot-sim --ask, and rapidbridge-cli serve
+ * --exec (a script's replies, errors, bad output and time limit, a refused
+ * serve, a bridge restart).
  *
  * The robot is a raw socket of the test where the exact bytes matter, and
  * robot-sim where a simulated controller asks. Loopback only, waits bounded.
@@ -360,6 +363,42 @@ static void test_handler_leaves(void **state)
     daemon_stop(state);
 }
 
+/* At most 16 requests of a robot wait: the 17th gets RX 5 at once, and so
+ * does one reusing a waiting seq; a handler that stops serving the type
+ * answers the waiting ones RX 1 at once. */
+static void test_waiting_bound(void **state)
+{
+    struct daemon *d = daemon_start(state, CONFIG_LONG);
+    struct tclient *w = watcher_connect(d, NULL);
+    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    int fd = raw_robot(d, w, "rob1");
+    char frame[64];
+    for (int i = 1; i <= 16; i++) {
+        snprintf(frame, sizeof frame, "JB,%d,1\n", i);
+        trobot_send(d, fd, frame);
+        expect_request(h, "rob1", i, "{\"station\":1}");
+    }
+    trobot_send(d, fd, "JB,17,1\n");
+    robot_expect_frame(d, fd, "RX,17,5,16 requests already wait for replies\n", AT_ONCE_MS);
+    reply(h, "rob1", 16, "\"fields\":{\"job\":\"J\",\"count\":0}");
+    expect_replied(h, "rob1", 16);
+    robot_expect_frame(d, fd, "JA,16,J,0\n", HARNESS_RECV_MS);
+    trobot_send(d, fd, "JB,3,1\n");
+    robot_expect_frame(d, fd, "RX,3,5,seq 3 already waits for a reply\n", AT_ONCE_MS);
+    /* stop serving: the 15 still waiting get RX 1, in the order they came */
+    json_decref(tclient_request(h, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[]}", "SERVE",
+                                NULL));
+    for (int i = 1; i <= 15; i++) {
+        snprintf(frame, sizeof frame, "RX,%d,1,the handler stopped serving\n", i);
+        robot_expect_frame(d, fd, frame, AT_ONCE_MS);
+    }
+    assert_int_equal(stat_outcome(w, "busy"), 2);
+    assert_int_equal(stat_outcome(w, "no_handler"), 15);
+    assert_int_equal(stat_outcome(w, "answered"), 1);
+    daemon_stop(state);
+}
+
 /* Two robots, one handler for every robot: the same seq from each is kept
  * apart by robot; each reply goes to its own robot only. */
 static void test_two_robots(void **state)
@@ -676,6 +715,7 @@ int main(void)
         cmocka_unit_test_teardown(test_second_serve, daemon_teardown),
         cmocka_unit_test_teardown(test_handler_leaves, daemon_teardown),
         cmocka_unit_test_teardown(test_two_robots, daemon_teardown),
+        cmocka_unit_test_teardown(test_waiting_bound, daemon_teardown),
         cmocka_unit_test_teardown(test_sim_ask, daemon_teardown),
         cmocka_unit_test_teardown(test_sim_ask_unserved, daemon_teardown),
         cmocka_unit_test_teardown(test_cli_serve, cli_teardown),

@@ -31,6 +31,8 @@
 #define RB_PROTO_MAJOR 1
 #define RB_PROTO_MINOR 0
 
+#define ROBOT_REQUEST_OUTCOMES 8 /* room for enum serve_outcome (serve.h) */
+
 struct client;
 struct mqtt;
 struct link;
@@ -44,6 +46,7 @@ struct bridge_stats {
     uint64_t disconnects;    /* clients cut off past the hard queue limit */
     uint64_t commands;       /* commands sent to robots */
     uint64_t errors[FRAME_ERR_COUNT]; /* bad frames on links not yet named by HI */
+    uint64_t robot_requests[ROBOT_REQUEST_OUTCOMES]; /* by enum serve_outcome (serve.h) */
 };
 
 struct bridge {

@@ -2,6 +2,7 @@
 
 #include "request.h"
 #include "robot.h"
+#include "serve.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -123,6 +124,7 @@ void client_close(struct client *c)
     struct bridge *b = c->b;
     lease_client_gone(b, c);
     robots_forget(b, c);
+    serve_client_gone(b, c);
     ev_io_stop(b->loop, &c->rio);
     ev_io_stop(b->loop, &c->wio);
     c->tx->shutdown(c);

@@ -321,6 +321,9 @@ static int load_commands(const struct loader *ld, const json_t *v, const char *p
             return fail(ld, at, "%s \"%s\" is not a command type (built in: PING, SETDO, "
                         "SETREG, SPEED, CALL, STOP; or a frame with direction \"out\")",
                         at, quote(type, q));
+        if (d->role == ROLE_REPLY)
+            return fail(ld, at, "%s \"%s\" is the reply of a request frame: the client that "
+                        "serves the request answers it with reply, never send", at, quote(type, q));
         for (unsigned k = 0; k < r->ncommands; k++)
             if (strcmp(r->commands[k], type) == 0)
                 return fail(ld, at, "%s \"%s\" is listed twice", at, quote(type, q));
@@ -717,7 +720,8 @@ static int load_limits(const struct loader *ld, const json_t *v)
 {
     static const char *const known[] = { "hello_timeout", "idle_timeout", "ack_timeout",
         "max_clients", "client_queue_bytes", "command_queue", "max_clients_per_address",
-        "max_pending_per_address", "first_request_timeout", "request_timeout", NULL };
+        "max_pending_per_address", "first_request_timeout", "request_timeout",
+        "robot_request_timeout", NULL };
     struct limits *l = &ld->cfg->limits;
     if (!json_is_object(v))
         return fail(ld, "limits", "limits must be an object");
@@ -731,6 +735,7 @@ static int load_limits(const struct loader *ld, const json_t *v)
     if (load_seconds(ld, v, "hello_timeout", &l->hello_timeout) < 0
         || load_seconds(ld, v, "idle_timeout", &l->idle_timeout) < 0
         || load_seconds(ld, v, "ack_timeout", &l->ack_timeout) < 0
+        || load_seconds(ld, v, "robot_request_timeout", &l->robot_request_timeout) < 0
         || load_count(ld, v, "max_clients", 1, MAX_CLIENTS_MAX, &max_clients) < 0
         || load_count(ld, v, "client_queue_bytes", CLIENT_QUEUE_BYTES_MIN,
                       CLIENT_QUEUE_BYTES_MAX, &queue_bytes) < 0
@@ -1096,6 +1101,7 @@ int config_defaults(struct config *cfg)
     cfg->limits.hello_timeout = DEFAULT_HELLO_TIMEOUT;
     cfg->limits.idle_timeout = DEFAULT_IDLE_TIMEOUT;
     cfg->limits.ack_timeout = DEFAULT_ACK_TIMEOUT;
+    cfg->limits.robot_request_timeout = DEFAULT_ROBOT_REQUEST_TIMEOUT;
     cfg->limits.max_clients = DEFAULT_MAX_CLIENTS;
     cfg->limits.client_queue_bytes = DEFAULT_CLIENT_QUEUE_BYTES;
     cfg->limits.command_queue = DEFAULT_COMMAND_QUEUE;

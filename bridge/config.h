@@ -35,6 +35,7 @@
 #define DEFAULT_HELLO_TIMEOUT 5.0
 #define DEFAULT_IDLE_TIMEOUT 3.0
 #define DEFAULT_ACK_TIMEOUT 5.0
+#define DEFAULT_ROBOT_REQUEST_TIMEOUT 5.0 /* s a request frame waits for its reply, then RX 2 */
 #define DEFAULT_MAX_CLIENTS 256
 #define DEFAULT_CLIENT_QUEUE_BYTES (1024 * 1024)
 #define DEFAULT_COMMAND_QUEUE 16
@@ -107,6 +108,7 @@ struct limits {
     unsigned max_pending_per_address;  /* robot connections of one address before HI */
     double first_request_timeout;      /* s, > 0: connect until the first whole request */
     double request_timeout;            /* s, > 0: a partial request line until it is whole */
+    double robot_request_timeout; /* s, > 0: a robot's request waits this long for its reply */
 };
 
 struct mqtt_cfg {

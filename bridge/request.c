@@ -8,6 +8,7 @@
 #include "render.h"
 #include "robot.h"
 #include "send.h"
+#include "serve.h"
 
 #include <openssl/crypto.h>
 #include <stdarg.h>
@@ -243,6 +244,7 @@ static void req_stats(struct client *c, const json_t *req, const json_t *id)
     json_object_set_new(j, "commands", json_integer((json_int_t)b->stats.commands));
     json_object_set_new(j, "errors", errors);
     diag_stats(b, j);
+    serve_stats(b, j);
     mqtt_stats(b, j);
     audit_stats(b, j);
     reply_send(c, j);
@@ -439,6 +441,37 @@ static void req_release(struct client *c, const json_t *req, const json_t *id)
     reply_control(c, id, lease_control_json(r->cfg->name, "released", me, NULL, "release"));
 }
 
+/* serve needs its grant on the robot, or on every robot when none is named
+ * (serving them all). */
+static bool may_serve(const struct client *c, const struct robot *r)
+{
+    const struct bridge *b = c->b;
+    if (r)
+        return access_may(b, &c->who, (int)r->index, "serve");
+    for (unsigned i = 0; i < b->nrobots; i++)
+        if (!access_may(b, &c->who, (int)i, "serve"))
+            return false;
+    return true;
+}
+
+static void req_serve(struct client *c, const json_t *req, const json_t *id)
+{
+    struct robot *r = NULL;
+    if (json_object_get(req, "robot") && !(r = robot_member(c, req, id)))
+        return;
+    if (!may_serve(c, r)) {
+        unauthorized(c, id, "serve", r);
+        return;
+    }
+    serve_set(c, r, req, id);
+}
+
+/* Only the connection serving the request may answer it (serve.c checks). */
+static void req_reply(struct client *c, const json_t *req, const json_t *id)
+{
+    serve_reply(c, req, id);
+}
+
 typedef void request_fn(struct client *c, const json_t *req, const json_t *id);
 
 /* The grant each request needs before it runs (NULL: none, or checked
@@ -454,6 +487,7 @@ static const struct {
     {"stats", req_stats, "watch"},     {"send", req_send, NULL},
     {"auth", req_auth, NULL},          {"control", req_control, NULL},
     {"release", req_release, NULL},
+    {"serve", req_serve, NULL},        {"reply", req_reply, NULL},
 };
 
 /* state names one robot: its own grant. */
@@ -501,7 +535,7 @@ void request_handle(struct client *c, const char *line, size_t len)
                 break;
         if (k == sizeof requests / sizeof requests[0])
             client_error(c, id, "unknown_cmd", "unknown cmd \"%s\" (version, robots, state, "
-                         "watch, send, stats, auth, control, release)", name);
+                         "watch, send, stats, auth, control, release, serve, reply)", name);
         else if (requests[k].grant && !access_may(c->b, &c->who, -1, requests[k].grant))
             unauthorized(c, id, requests[k].grant, NULL);
         else if (requests[k].fn != req_state || state_allowed(c, req, id))

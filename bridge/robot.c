@@ -152,6 +152,7 @@ void robot_move(struct robot *to, struct robot *from, const struct robot_cfg *cf
     to->index = index;
     if (to->link)
         to->link->robot = to;
+    serve_robot_moved(to);
     /* libev holds the address of an active watcher: restart it in place. */
     for (int k = 0; k < CMD_SLOTS; k++) {
         double left = ev_is_active(&from->ack_timer[k])
@@ -238,6 +239,7 @@ static void link_close(struct link *l, const char *reason)
         r->since = ev_now(b->loop);
         log_info(&b->log, "robot %s: link down (%s)", r->cfg->name, reason);
         commands_fail_all(r, "robot_offline", reason);
+        serve_link_down(r);
         publish_link(r, false, "reason", reason);
         l->robot = NULL;
     } else {
@@ -567,6 +569,8 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
         robot_on_ack(r, fv);
     else if (fv->def->role == ROLE_IO)
         robot_on_io(r, fv);
+    else if (fv->def->role == ROLE_REQUEST)
+        serve_on_request(r, fv, now);
     if (!fv->def->publish)
         return;
     char text[FRAME_TEXT_MAX];
@@ -609,6 +613,13 @@ static int link_line(void *ctx, const char *line, size_t len)
 }
 
 /* ---- commands ---------------------------------------------------------- */
+
+int robot_write(struct robot *r, const char *frame, size_t len)
+{
+    if (!r->link || link_write(r->link, frame, len) < 0)
+        return -1;
+    return 0;
+}
 
 uint32_t robot_peek_seq(const struct robot *r)
 {

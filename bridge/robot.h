@@ -32,6 +32,7 @@
 #include "msg.h"
 #include "principal.h"
 #include "reply.h"
+#include "serve.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -105,6 +106,12 @@ struct robot {
     ev_timer ack_timer[CMD_SLOTS];
     struct command_req *queue, *queue_tail;
     unsigned queued;
+
+    /* Requests from the robot (serve.h): the client serving each request
+     * type (by schema index, NULL = none), and the requests waiting. */
+    struct client *serving[FRAME_TYPES_MAX];
+    struct robot_request *asks;
+    unsigned nasks;
 };
 
 /* One robot per configured one. Out of memory: -1 with none left set up. */
@@ -151,6 +158,10 @@ void robot_send_from(struct robot *r, struct reply_to to, const json_t *id,
 /* Would robot_send refuse a command of def now? "robot_offline", "busy",
  * or NULL when it would be taken. */
 const char *robot_refusal(const struct robot *r, const struct frame_def *def);
+
+/* Write a frame the bridge made (a reply, RX) to the robot's link, beside
+ * the command queue; -1 when the robot is offline or its link cannot take it. */
+int robot_write(struct robot *r, const char *frame, size_t len);
 
 /* The seq the next command to this robot gets: 1, 2, ... 99999, 0, 1 ... */
 uint32_t robot_peek_seq(const struct robot *r);

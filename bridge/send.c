@@ -106,6 +106,11 @@ void send_submit(struct bridge *b, const struct send_origin *from, const json_t 
                principal_text(from->who, who), t, r->cfg->name, t);
         return;
     }
+    if (def->role == ROLE_REPLY) {
+        reply_error(to, id, "unknown_type", "\"%s\" is the reply of a request frame: the client "
+                    "serving the request answers it with reply, not send", t);
+        return;
+    }
     if (!robot_cfg_allows(r->cfg, t)) {
         refuse(b, from, to, id, req, "forbidden",
                "the configuration does not allow %s commands to robot %s", t, r->cfg->name);

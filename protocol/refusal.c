@@ -26,12 +26,8 @@ const char *refusal_name(enum refusal code)
     return names[code];
 }
 
-void refusal_text_fit(enum refusal code, const char *text, char *out, size_t out_size)
+void frame_text_fit(const char *text, size_t room, char *out, size_t out_size)
 {
-    char head[NO_HEAD_MAX + 1];
-    int hl = snprintf(head, sizeof head, "NO,0,%d,", (int)code);
-    /* The frame is head + text + LF, at most COMMAND_MAX bytes. */
-    size_t room = hl > 0 && (size_t)hl < COMMAND_MAX ? COMMAND_MAX - 1 - (size_t)hl : 0;
     if (out_size == 0)
         return;
     if (room > out_size - 1)
@@ -45,6 +41,15 @@ void refusal_text_fit(enum refusal code, const char *text, char *out, size_t out
     if (n == 0 && room > 0)
         out[n++] = '?';
     out[n] = '\0';
+}
+
+void refusal_text_fit(enum refusal code, const char *text, char *out, size_t out_size)
+{
+    char head[NO_HEAD_MAX + 1];
+    int hl = snprintf(head, sizeof head, "NO,0,%d,", (int)code);
+    /* The frame is head + text + LF, at most COMMAND_MAX bytes. */
+    size_t room = hl > 0 && (size_t)hl < COMMAND_MAX ? COMMAND_MAX - 1 - (size_t)hl : 0;
+    frame_text_fit(text, room, out, out_size);
 }
 
 int refusal_encode(const struct schema *s, enum refusal code, const char *text,

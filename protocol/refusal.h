@@ -36,6 +36,12 @@ enum refusal {
 };
 #define REFUSAL_COUNT 8       /* codes are 1 .. REFUSAL_COUNT - 1 */
 
+/* Copy text into out (out_size bytes, NUL-terminated) made fit for the
+ * text field of a frame to the robot (NO, RX): printable ASCII only, ","
+ * becomes ";", "*" "_", any other byte outside 0x20..0x7E "?"; at most room
+ * characters; an empty text becomes "?". */
+void frame_text_fit(const char *text, size_t room, char *out, size_t out_size);
+
 /* The stable name of a code for JSON ("unknown_name", "peer", ...), or "?". */
 const char *refusal_name(enum refusal code);
 

@@ -59,6 +59,11 @@ static const struct frame_def builtin[] = {
     { .type = "NO", .dir = DIR_OUT, .role = ROLE_REFUSAL, .publish = true, .builtin = true,
       .from_bridge = true, .nfields = 2,
       .fields = {F_INT("code", 1, 99), F_STR("text", FIELD_TEXT, false)} },
+    /* The bridge's answer to a request frame that got no reply (rx.h),
+     * with the request's seq; no client may send it. */
+    { .type = "RX", .dir = DIR_OUT, .role = ROLE_REQUEST_FAILED, .publish = true,
+      .builtin = true, .from_bridge = true, .nfields = 2,
+      .fields = {F_INT("code", 1, 99), F_STR("text", FIELD_TEXT, false)} },
 };
 
 #define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])
@@ -134,6 +139,13 @@ int schema_index(const struct schema *s, const struct frame_def *d)
         if (s->defs[i] == d)
             return (int)i;
     return -1;
+}
+
+const struct frame_def *schema_reply_of(const struct schema *s, const struct frame_def *d)
+{
+    if (!d || d->role != ROLE_REQUEST || d->reply < 0)
+        return NULL;
+    return schema_at(s, (size_t)d->reply);
 }
 
 unsigned frame_def_wire_max(const struct frame_def *d)

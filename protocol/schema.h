@@ -1,7 +1,9 @@
 /* schema.h - the one frame table: every frame type the bridge knows.
  *
  * A schema holds the built-in frame types of interface v1 plus the custom
- * types a configuration defines in its "frames" array. Parsing (decode.h),
+ * types a configuration defines in its "frames" array. A custom inbound type
+ * with "request": "REPLYTYPE" is a request (ROLE_REQUEST): REPLYTYPE must be a
+ * custom outbound type of the same array, which becomes ROLE_REPLY. Parsing (decode.h),
  * JSON output (render.h) and command encoding (command.h) all read it; adding
  * a frame type is a row here, never a new `case` elsewhere.
  *
@@ -47,6 +49,9 @@ enum frame_role {
     ROLE_IO,         /* in: one entry of the robot's I/O map (IO) */
     ROLE_COMMAND,    /* out: a command a client may send */
     ROLE_REFUSAL,    /* out: why the bridge refuses a HI (NO); sent by the bridge only */
+    ROLE_REQUEST,    /* in: the robot asks; a serving client answers with the reply type */
+    ROLE_REPLY,      /* out: the answer to a request, written only by `reply`, never `send` */
+    ROLE_REQUEST_FAILED, /* out: why a request got no reply (RX); sent by the bridge only */
 };
 
 struct field_def {
@@ -67,7 +72,8 @@ struct frame_def {
     bool urgent;                /* out: skips the command queue (STOP) */
     bool publish;               /* false for HB: keeps the link alive only */
     bool builtin;
-    bool from_bridge;           /* OUT, sent by the bridge itself (NO): never a client command */
+    bool from_bridge;           /* OUT, sent by the bridge itself (NO, RX): never a client command */
+    int reply;                  /* ROLE_REQUEST only: schema_at() index of the reply's definition */
     unsigned nfields;
     struct field_def fields[FIELD_DEFS_MAX];
 };
@@ -102,6 +108,9 @@ const struct frame_def *schema_at(const struct schema *s, size_t i);
 /* The i with schema_at(s, i) == d (the index bit masks and per-type arrays
  * use), or -1 when d is not in s. */
 int schema_index(const struct schema *s, const struct frame_def *d);
+
+/* The reply definition of a ROLE_REQUEST type, or NULL for any other. */
+const struct frame_def *schema_reply_of(const struct schema *s, const struct frame_def *d);
 
 /* Number of comma-separated wire fields a frame of this type has at most,
  * and at least (optional trailing fields left out). */

@@ -28,7 +28,8 @@
 typedef char path_t[sizeof(((struct schema_error *)0)->path)];
 
 static const char *const envelope[] = {"class", "robot", "type", "seq", "time", NULL};
-static const char *const frame_members[] = {"type", "direction", "fields", "publish", NULL};
+static const char *const frame_members[] = {"type", "direction", "fields", "publish", "request",
+                                            NULL};
 static const char *const field_members[] = {"name",  "kind",     "min",    "max",
                                             "count", "optional", "values", NULL};
 
@@ -310,9 +311,45 @@ static int parse_frame(const struct schema *s, struct frame_def *const *batch, s
     d->builtin = false;
     d->role = d->dir == DIR_IN ? ROLE_STATE : ROLE_COMMAND;
 
+    /* The reply type is looked up once the whole array is read (link_requests):
+     * it may be defined after the request. */
+    if (member(fj, path, "request", false, &v, p, err))
+        return -1;
+    if (v && d->dir != DIR_IN)
+        return fail(err, p, "only a frame with direction \"in\" can be a request");
+    if (v && (!json_is_string(v) || !type_code_valid(json_string_value(v), json_string_length(v))))
+        return fail(err, p, "request must name the reply's frame type (a frame with direction "
+                    "\"out\" in frames)");
+    if (v)
+        d->role = ROLE_REQUEST;
+
     if (member(fj, path, "fields", true, &v, p, err))
         return -1;
     return parse_fields(v, p, d, err);
+}
+
+/* Each request of the batch names its reply: an "out" type of the same
+ * array, which becomes ROLE_REPLY (several requests may share one). */
+static int link_requests(const struct schema *s, struct frame_def *const *batch, size_t nbatch,
+                         const json_t *frames, const char *prefix, struct schema_error *err)
+{
+    for (size_t i = 0; i < nbatch; i++) {
+        if (batch[i]->role != ROLE_REQUEST)
+            continue;
+        path_t p, pr;
+        path_index(p, prefix, i);
+        path_member(pr, p, "request");
+        const char *want = json_string_value(json_object_get(json_array_get(frames, i), "request"));
+        size_t k = 0;
+        while (k < nbatch && strcmp(batch[k]->type, want) != 0)
+            k++;
+        if (k == nbatch || batch[k]->dir != DIR_OUT)
+            return fail(err, pr, "request names \"%s\", which is not a frame with direction "
+                        "\"out\" defined in frames", want);
+        batch[i]->reply = (int)(schema_count(s) + k); /* its index once adopted */
+        batch[k]->role = ROLE_REPLY;
+    }
+    return 0;
 }
 
 int schema_add_json(struct schema *s, const json_t *frames, const char *path_prefix,
@@ -349,6 +386,8 @@ int schema_add_json(struct schema *s, const json_t *frames, const char *path_pre
         }
         batch[nbatch++] = d;
     }
+    if (rc == 0)
+        rc = link_requests(s, batch, nbatch, frames, prefix, err);
     for (size_t i = 0; i < nbatch; i++) {
         if (rc == 0)
             schema_adopt(s, batch[i]);

@@ -34,6 +34,10 @@ MODULE RbCommand
     ! that a robot whose program was stopped never starts it later.
     CONST num RB_CALL_TAKE_TIME := 2;
 
+    LOCAL VAR num rbAskSeen := 0;        ! the last rbAskReq taken from the motion task
+    LOCAL VAR bool rbAskOut := FALSE;    ! a request is sent and waits for its reply or RX
+    LOCAL VAR string rbAskSeq := "";     ! its seq, as sent
+
     LOCAL VAR bool rbCallPending := FALSE;
     LOCAL VAR num rbCallSeq := 0;        ! the bridge's seq of the pending CALL
     LOCAL VAR clock rbCallClock;
@@ -256,6 +260,90 @@ MODULE RbCommand
             ! else taken just now: it runs, and is answered when done
         ENDIF
     ENDPROC
+
+    ! --- requests from the motion task (RbAsk, RbMotion.mod) ---------------
+    ! One at a time per link: the motion task waits for each answer. The
+    ! request goes out as TYPE,seq,FIELDS; the bridge answers with the reply
+    ! type and the same seq (RbAskReplyLine), or RX,seq,CODE,TEXT (RbAskRx).
+
+    ! Answer the motion task: code and text first, rbAskDone last.
+    LOCAL PROC RbAskAnswer(num code, string text)
+        rbAskOut := FALSE;
+        rbAskResult{rbLinkNo} := code;
+        rbAskAnswer{rbLinkNo} := text;
+        rbAskDone{rbLinkNo} := rbAskSeen;
+    ENDPROC
+
+    ! main of the link task starts: a request the motion task still waits
+    ! for was lost with the old link task; say so at once.
+    PROC RbAskStart()
+        rbAskOut := FALSE;
+        IF NOT RbLinkNoOk() RETURN;
+        rbAskSeen := rbAskReq{rbLinkNo};
+        IF rbAskDone{rbLinkNo} <> rbAskSeen RbAskAnswer RB_ASK_LINK, "link task restarted";
+    ENDPROC
+
+    ! A new link: a request sent on the old one gets no answer any more.
+    PROC RbAskLinkUp()
+        IF rbAskOut RbAskAnswer RB_ASK_LINK, "link lost";
+    ENDPROC
+
+    ! Called every cycle: send a new request of the motion task.
+    PROC RbAskPoll()
+        VAR string frame;
+        VAR num n;
+        n := rbLinkNo;
+        IF rbAskReq{n} = rbAskSeen RETURN;
+        rbAskSeen := rbAskReq{n};
+        ! type, "," seq of up to 5, "," fields: at most 76 with room for *HH
+        IF StrLen(rbAskType{n}) + StrLen(rbAskFields{n}) > 76 - 7 THEN
+            RbAskAnswer RB_ASK_TOOLONG, "request too long for one frame";
+            RETURN;
+        ENDIF
+        rbAskSeq := RbSeqNext();
+        frame := rbAskType{n} + "," + rbAskSeq;
+        IF rbAskFields{n} <> "" frame := frame + "," + rbAskFields{n};
+        rbAskOut := TRUE;
+        ! rb-frame request worst="JB,99999,9"
+        RbSend frame;
+    ENDPROC
+
+    ! Is line the reply to the request out (its reply type and seq)? Then
+    ! hand its fields to the motion task.
+    FUNC bool RbAskReplyLine(string line)
+        VAR string head;
+        IF NOT rbAskOut RETURN FALSE;
+        head := rbAskReply{rbLinkNo} + "," + rbAskSeq;
+        IF line = head THEN
+            RbAskAnswer 0, "";
+            RETURN TRUE;
+        ENDIF
+        IF RbLeft(line, StrLen(head) + 1) <> head + "," RETURN FALSE;
+        RbAskAnswer 0, StrPart(line, StrLen(head) + 2, StrLen(line) - StrLen(head) - 1);
+        RETURN TRUE;
+    ENDFUNC
+
+    ! RX,seq,CODE,TEXT: the bridge answers the request itself (nobody
+    ! serves it, no reply in time, an error or invalid reply; PROTOCOL.md 5.9).
+    PROC RbAskRx(string line)
+        VAR num code;
+        IF NOT rbAskOut RETURN;
+        IF RbField(line, 2) <> rbAskSeq RETURN;
+        IF NOT RbInt(RbField(line, 3), 1, 99, code) code := RB_ERR_BAD;
+        RbAskAnswer code, RbAfterField(line, 3);
+    ENDPROC
+
+    ! Everything after field n of a line ("" when there is nothing).
+    LOCAL FUNC string RbAfterField(string line, num n)
+        VAR num start := 1;
+        VAR num comma;
+        FOR k FROM 1 TO n DO
+            comma := StrFind(line, start, ",");
+            IF comma >= StrLen(line) RETURN "";
+            start := comma + 1;
+        ENDFOR
+        RETURN StrPart(line, start, StrLen(line) - start + 1);
+    ENDFUNC
 
     ! Only names with rbCallPrefix; never main or this example's own
     ! routines, whatever the prefix.

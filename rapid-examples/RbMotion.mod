@@ -22,6 +22,15 @@ MODULE RbMotion
     ! may call in one module of procedures meant for it.
     !
 
+    ! Requests (RbAsk): the error RbAsk raises when no reply comes, booked
+    ! with BookErrNo on first use; RbAskCode and RbAskText then say why.
+    VAR errnum ERR_RB_ASK := -1;
+    ! s RbAsk waits by default: longer than the bridge's
+    ! limits.robot_request_timeout (5 s), so its RX normally comes first.
+    CONST num RB_ASK_TIME := 10;
+    LOCAL VAR num rbAskLastCode := 0;
+    LOCAL VAR string rbAskLastText := "";
+
     ! --- settings: TASK PERS, one value per motion task ---------------------
     ! What STOP does outside a CALL (inside one it always ends the CALL and
     ! the cycle): "CYCLE" stops the robot, clears the path and ends the
@@ -141,6 +150,69 @@ MODULE RbMotion
     ERROR
         RAISE;
     ENDPROC
+
+    ! Ask the cell through the bridge and wait for the answer: sends the
+    ! request frame reqType with fields (comma-separated, "" for none) over
+    ! this robot's link, and returns the fields of the reply frame replyType
+    ! (comma-separated, after its seq; read them with RbAskField). Waits at
+    ! most Time seconds (default RB_ASK_TIME). When no reply comes (the
+    ! bridge answered RX, the time is up, the link was lost, the request
+    ! does not fit one frame) it raises ERR_RB_ASK; RbAskCode() and
+    ! RbAskText() then say why (RX codes 1..5 of PROTOCOL.md 5.9, or
+    ! RB_ASK_TIMEOUT, RB_ASK_LINK, RB_ASK_TOOLONG of RbShared.sys).
+    ! Example: job := RbAsk("JB", "1", "JA");  (README.md, "Asking the cell")
+    FUNC string RbAsk(string reqType, string fields, string replyType, \num Time)
+        VAR num id;
+        VAR num limit;
+        VAR bool late := FALSE;
+        IF ERR_RB_ASK = -1 BookErrNo ERR_RB_ASK;
+        limit := RB_ASK_TIME;
+        IF Present(Time) limit := Time;
+        id := RbNextId(rbAskReq{rbLinkNo});
+        rbAskType{rbLinkNo} := reqType;
+        rbAskFields{rbLinkNo} := fields;
+        rbAskReply{rbLinkNo} := replyType;
+        ! the request is published last: the link task sends it when it sees the new id
+        rbAskReq{rbLinkNo} := id;
+        WaitUntil rbAskDone{rbLinkNo} = id \MaxTime:=limit \TimeFlag:=late;
+        IF late THEN
+            rbAskLastCode := RB_ASK_TIMEOUT;
+            rbAskLastText := "no answer within " + NumToStr(limit, 1) + " s";
+            RAISE ERR_RB_ASK;
+        ENDIF
+        IF rbAskResult{rbLinkNo} <> 0 THEN
+            rbAskLastCode := rbAskResult{rbLinkNo};
+            rbAskLastText := rbAskAnswer{rbLinkNo};
+            RAISE ERR_RB_ASK;
+        ENDIF
+        rbAskLastCode := 0;
+        rbAskLastText := "";
+        RETURN rbAskAnswer{rbLinkNo};
+    ENDFUNC
+
+    ! Why the last RbAsk raised ERR_RB_ASK: the code and the text.
+    FUNC num RbAskCode()
+        RETURN rbAskLastCode;
+    ENDFUNC
+
+    FUNC string RbAskText()
+        RETURN rbAskLastText;
+    ENDFUNC
+
+    ! Field n (1, 2, ...) of the comma-separated fields RbAsk returned, ""
+    ! when there are fewer.
+    FUNC string RbAskField(string fields, num n)
+        VAR num start := 1;
+        VAR num comma;
+        FOR k FROM 2 TO n DO
+            comma := StrFind(fields, start, ",");
+            IF comma > StrLen(fields) RETURN "";
+            start := comma + 1;
+        ENDFOR
+        IF start > StrLen(fields) RETURN "";
+        comma := StrFind(fields, start, ",");
+        RETURN StrPart(fields, start, comma - start);
+    ENDFUNC
 
     ! STOP: stop the robot, throw away the planned path, end a CALL, and
     ! (rbStopMode "CYCLE") end the cycle.

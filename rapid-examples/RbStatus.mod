@@ -65,6 +65,7 @@ MODULE RbStatus
     PROC main()
         rbAliveEver := FALSE;
         RbCallStart;
+        RbAskStart;
         WHILE TRUE DO
             RbConnect;
             RbServe;
@@ -85,9 +86,11 @@ MODULE RbStatus
         IF NOT rbAliveEver rbAliveSeen := rbAlive{rbLinkNo};
         RbStatusReset;
         RbCallLinkUp;
+        RbAskLinkUp;
         WHILE TRUE DO
             RbStatusSend;
             RbCallPoll;
+            RbAskPoll;
             RbPoll rbPeriod;
         ENDWHILE
     ERROR

@@ -24,6 +24,9 @@ const char cli_usage[] =
 "  rapidbridge-cli token new NAME             print a new random token and the line for\n"
 "                                             the bridge's tokens file\n"
 "  rapidbridge-cli audit verify FILE          check an audit file's hash chain\n"
+"  rapidbridge-cli [OPTIONS] serve ROBOT TYPE --exec COMMAND\n"
+"                                             answer the robot's TYPE requests with\n"
+"                                             COMMAND (ROBOT * = every robot)\n"
 "\n"
 "Options:\n"
 "      --connect HOST:PORT  the bridge's client port (default " CLI_DEFAULT_CONNECT ",\n"
@@ -34,7 +37,9 @@ const char cli_usage[] =
 "                           LINK changes are always shown)\n"
 "      --id X               request id, echoed in the reply (JSON if X parses\n"
 "                           as JSON, else a string)\n"
-"      --timeout SECONDS    wait this long for a reply (default 10, send 15)\n"
+"      --timeout SECONDS    wait this long for a reply (default 10, send 15;\n"
+"                           serve: the time COMMAND may take, default 4)\n"
+"      --exec COMMAND       serve: run COMMAND (with /bin/sh -c) for each request\n"
 "      --tls                speak TLS (json_tls), verifying the bridge's\n"
 "                           certificate against the system's CAs\n"
 "      --tls-ca FILE        ... against the CA certificates in FILE instead\n"
@@ -57,6 +62,14 @@ const char cli_usage[] =
 "send: NAME=VALUE sends VALUE as a JSON number when it looks like one, else as\n"
 "a string; NAME:=JSON sends any JSON value (zones:=[1,2,3], note:='\"42\"').\n"
 "Type codes may be given in lower case.\n"
+"\n"
+"serve: for each request COMMAND gets the request's fields as a JSON object on\n"
+"its standard input and in the environment (RB_ROBOT, RB_TYPE, RB_SEQ and\n"
+"RB_FIELD_<NAME>, the name in upper case), and prints the reply's fields as a\n"
+"JSON object on its standard output. A non-zero exit, a time-out or output\n"
+"that is not a JSON object is answered as an error with its message (the\n"
+"first line of its standard error). One request at a time, in order; serve\n"
+"reconnects when the bridge goes away and runs until Ctrl-C.\n"
 "\n"
 "watch prints one line per message; stop it with Ctrl-C. One-shot commands\n"
 "print the reply as indented JSON (--json: the raw line).\n"
@@ -85,13 +98,14 @@ static const struct {
     { "release", CLI_RELEASE, 1, 1, "release ROBOT" },
     { "token",   CLI_TOKEN_NEW, 2, 2, "token new NAME" },
     { "audit",   CLI_AUDIT_VERIFY, 2, 2, "audit verify FILE" },
+    { "serve",   CLI_SERVE,   2, 2, "serve ROBOT TYPE --exec COMMAND" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 #define POSITIONAL_MAX (3 + CLI_FIELDS_MAX) /* command word, ROBOT, TYPE, fields */
 
 enum { OPT_CONNECT = 256, OPT_ID, OPT_TIMEOUT, OPT_UNIX, OPT_TOKEN, OPT_TOKEN_FILE, OPT_TAKEOVER,
-       OPT_CONTROL, OPT_TLS, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME };
+       OPT_CONTROL, OPT_TLS, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_NAME, OPT_EXEC };
 
 static const struct option long_options[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -100,6 +114,7 @@ static const struct option long_options[] = {
     { "type",    required_argument, NULL, 't' },
     { "id",      required_argument, NULL, OPT_ID },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "exec",    required_argument, NULL, OPT_EXEC },
     { "config",  required_argument, NULL, 'c' },
     { "unix",    required_argument, NULL, OPT_UNIX },
     { "token",   required_argument, NULL, OPT_TOKEN },
@@ -180,6 +195,7 @@ static int parse_options(int argc, char **argv, struct cli_args *a,
         case OPT_TLS_CERT: a->tls = true; a->tls_cert = optarg; break;
         case OPT_TLS_KEY: a->tls = true; a->tls_key = optarg; break;
         case OPT_TLS_NAME: a->tls = true; a->tls_name = optarg; break;
+        case OPT_EXEC: a->exec = optarg; break;
         case 'r':
             if (add_filter(a->robots, &a->nrobots, optarg, "--robot", err, errlen) != 0)
                 return -1;
@@ -270,8 +286,15 @@ int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t 
         return 0;
     }
     if (a->cmd == CLI_STATE || a->cmd == CLI_SEND || a->cmd == CLI_CONTROL
-        || a->cmd == CLI_RELEASE || (a->cmd == CLI_DOCTOR && nargs == 1))
+        || a->cmd == CLI_RELEASE || a->cmd == CLI_SERVE || (a->cmd == CLI_DOCTOR && nargs == 1))
         a->robot = pos[1];
+    if ((a->cmd == CLI_SERVE) != (a->exec != NULL))
+        return fail(err, errlen, a->exec ? "--exec applies to serve only" : "serve needs --exec COMMAND",
+                    NULL);
+    if (a->exec && *a->exec == '\0')
+        return fail(err, errlen, "empty --exec command", NULL);
+    if (a->cmd == CLI_SERVE)
+        a->type = pos[2];
     if (a->cmd == CLI_SEND) {
         a->type = pos[2];
         for (unsigned i = 3; i < npos; i++) {

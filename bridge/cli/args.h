@@ -19,7 +19,8 @@
 #define CLI_TIMEOUT_MAX_S 3600.0 /* --timeout above this is a usage error */
 
 enum cli_cmd { CLI_WATCH, CLI_STATE, CLI_ROBOTS, CLI_STATS, CLI_VERSION, CLI_SEND, CLI_DOCTOR,
-               CLI_CONTROL, CLI_RELEASE, CLI_TOKEN_NEW, CLI_AUDIT_VERIFY };
+               CLI_CONTROL, CLI_RELEASE, CLI_TOKEN_NEW, CLI_AUDIT_VERIFY,
+               CLI_SERVE };
 
 struct cli_args {
     enum cli_cmd cmd;
@@ -28,9 +29,10 @@ struct cli_args {
     const char *connect;       /* HOST:PORT */
     const char *id;            /* --id text, NULL when not given */
     double timeout_s;          /* --timeout, 0 = the command's default */
-    const char *robot;         /* state, send; doctor: NULL for every robot */
+    const char *robot;         /* state, send, serve ("*": every robot); doctor: NULL for every robot */
     const char *config;        /* doctor -c FILE, NULL when not given */
-    const char *type;          /* send */
+    const char *type;          /* send, serve */
+    const char *exec;          /* serve --exec COMMAND (run with /bin/sh -c) */
     unsigned nrobots, ntypes, nfields;
     const char *robots[CLI_FILTER_MAX];  /* watch --robot */
     const char *types[CLI_FILTER_MAX];   /* watch --type */

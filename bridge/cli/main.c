@@ -4,13 +4,15 @@
  * One connection, one request: read the VERSION banner, send the request,
  * then either print the one reply (one-shot commands) or print the stream
  * until Ctrl-C or until the bridge ends it (watch). No reconnecting: a
- * script that wants that restarts the CLI.
+ * script that wants that restarts the CLI. serve (serve.h) is the one
+ * exception: it answers requests for as long as it runs, reconnecting.
  */
 #include "args.h"
 #include "conn.h"
 #include "doctor.h"
 #include "offline.h"
 #include "request.h"
+#include "serve.h"
 #include "show.h"
 
 #include <errno.h>
@@ -508,6 +510,9 @@ int main(int argc, char **argv)
     if (conn_init(&s.conn, stop_fd) != 0) {
         warn("out of memory");
         status = EXIT_TROUBLE;
+    } else if (a.cmd == CLI_SERVE) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        status = serve_run(&a, req, stop_fd);
     } else {
         status = run(&s, req);
     }

@@ -135,6 +135,13 @@ static int add_command_members(json_t *req, const struct cli_args *a, char *err,
                 return -1;
         return 0;
     }
+    case CLI_SERVE: {
+        if (strcmp(a->robot, "*") != 0 &&
+            set_new(req, "robot", json_string(a->robot), err, errlen) != 0)
+            return -1;
+        const char *types[1] = {a->type};
+        return set_new(req, "types", string_array(types, 1, true), err, errlen);
+    }
     case CLI_ROBOTS:
     case CLI_STATS:
     case CLI_VERSION:

@@ -7,6 +7,7 @@
  *   release {"cmd":"release","robot":R}
  *   send    {"cmd":"send","robot":R,"type":T,"fields":{...}}  ("fields" always,
  *           {} for a command without fields)
+ *   serve   {"cmd":"serve"[,"robot":R],"types":[T]}  (no "robot" for "*")
  * plus "id" when --id was given. Type codes are upper-cased (they are upper
  * case by definition, so nothing is lost). Nothing is checked against the
  * schema here: the bridge is the one judge and its ERROR says what is wrong.

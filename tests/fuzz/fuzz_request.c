@@ -17,7 +17,8 @@
  * echoing the request's id.
  *
  * The context has two robots, neither linked (so "send" ends in an ERROR
- * at the latest at robot_offline and no command stays pending), commands
+ * at the latest at robot_offline and no command stays pending; "serve" is
+ * answered SERVE, and "reply" finds no request and is an ERROR), commands
  * allowed on rob1 only, a custom frame each way, and a stored state for
  * rob1 (frames and IO, set here as the robot module would) so that STATE
  * splices real FRAME text. The client queue limit is small enough that a
@@ -65,7 +66,11 @@ static const char CONFIG[] =
     "{\"name\":\"note\",\"kind\":\"text\",\"optional\":true}]},"
     "{\"type\":\"WDSET\",\"direction\":\"out\",\"fields\":["
     "{\"name\":\"schedule\",\"kind\":\"int\",\"min\":1,\"max\":99},"
-    "{\"name\":\"mode\",\"kind\":\"enum\",\"values\":[\"PULSE\",\"CV\"]}]}],"
+    "{\"name\":\"mode\",\"kind\":\"enum\",\"values\":[\"PULSE\",\"CV\"]}]},"
+    "{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"JA\",\"fields\":["
+    "{\"name\":\"station\",\"kind\":\"int\",\"min\":1,\"max\":9}]},"
+    "{\"type\":\"JA\",\"direction\":\"out\",\"fields\":["
+    "{\"name\":\"job\",\"kind\":\"identifier\"},{\"name\":\"count\",\"kind\":\"int\"}]}],"
     "\"limits\":{\"client_queue_bytes\":32768,\"command_queue\":4}}";
 
 /* rob1's stored state: the latest frame of each of these types. */
@@ -103,6 +108,9 @@ static const struct {
     {"auth", "AUTH", " unauthorized "},
     {"control", "CONTROL", " bad_request unknown_robot "},
     {"release", "CONTROL", " bad_request unknown_robot "},
+    {"serve", "SERVE", " bad_request unknown_robot unknown_type busy "},
+    /* no robot is linked, so no request ever waits for a reply */
+    {"reply", NULL, " bad_request unknown_robot "},
 };
 
 /* Built once; each run adds and removes one client. */
@@ -364,7 +372,9 @@ static void check_reply(const json_t *r, const char *line, size_t len)
         CHECK(CMDS[k].cls != NULL && strcmp(cls, CMDS[k].cls) == 0);
         if (strcmp(cls, "STATE") == 0) {
             CHECK(json_is_string(json_object_get(r, "robot")));
-            CHECK(same_json(json_object_get(r, "robot"), json_object_get(req, "robot")));
+            const json_t *robot = json_object_get(req, "robot");
+            CHECK((robot == NULL) == (json_object_get(r, "robot") == NULL));
+            CHECK(robot == NULL || same_json(json_object_get(r, "robot"), robot));
             CHECK(json_is_false(json_object_get(r, "connected")));
             CHECK(json_is_object(json_object_get(r, "frames")));
             CHECK(json_is_object(json_object_get(r, "io")));
@@ -374,6 +384,12 @@ static void check_reply(const json_t *r, const char *line, size_t len)
             CHECK(json_is_true(json_object_get(r, "enable")) == (en == NULL || json_is_true(en)));
         } else if (strcmp(cls, "STATS") == 0) {
             CHECK(json_integer_value(json_object_get(r, "clients")) == 1);
+            CHECK(json_is_object(json_object_get(r, "robot_requests")));
+        } else if (strcmp(cls, "SERVE") == 0) {
+            CHECK(same_json(json_object_get(r, "types"), json_object_get(req, "types")));
+            const json_t *robot = json_object_get(req, "robot");
+            CHECK((robot == NULL) == (json_object_get(r, "robot") == NULL));
+            CHECK(robot == NULL || same_json(json_object_get(r, "robot"), robot));
         }
     }
     json_decref(req);

@@ -53,6 +53,7 @@ static void cleanup(struct sim *s)
 {
     link_shutdown(s);
     stream_down(s);
+    ask_down(s);
     acks_clear(s);
     call_shutdown(s);
     ev_signal_stop(s->loop, &s->sig_int);
@@ -102,6 +103,7 @@ int main(int argc, char **argv)
     robot_init(s);
     link_init(s);
     stream_init(s);
+    ask_init(s);
     ev_signal_init(&s->sig_int, on_signal, SIGINT);
     ev_signal_init(&s->sig_term, on_signal, SIGTERM);
     s->sig_int.data = s->sig_term.data = s;

@@ -5,6 +5,8 @@
  *   sim_stream.c  what the controller sends: HI, JT PS CF ST EJ IO EV HB,
  *                 malformed frames, replayed logs, the --count limit
  *   sim_cmd.c     commands from the bridge and their AK replies
+ *   sim_ask.c     --ask: requests to the bridge and their replies or RX, as
+ *                 the RAPID examples' RbAsk sends them
  *   sim_call.c    CALL as the RAPID examples run it: the prefix, one at a
  *                 time, STOP's end of a CALL, and the hand-over to a motion
  *                 task stopped at a chosen point (--call-stop, --warm-start)
@@ -143,6 +145,13 @@ struct sim {
     ev_timer t_ack;
     size_t ack_head, ack_n;
     struct sim_ack acks[ACKS_MAX];
+
+    /* requests (sim_ask.c, --ask): one out at a time, as RbAsk */
+    bool ask_out;
+    uint32_t ask_seq;
+    unsigned long ask_answers;
+    bool ask_failed;           /* an answer was RX or none */
+    ev_timer t_ask, t_ask_limit;
 };
 
 /* One line to stderr: "2026-11-25T22:30:01.123Z robot-sim rob1: message". */
@@ -180,6 +189,13 @@ bool robot_running(const struct sim *s);                   /* ST exec: the motio
 bool arm_moving(const struct sim *s);                      /* not held: JT PS CF each cycle */
 struct sim_signal *sim_find_signal(struct sim *s, const char *name, size_t len);
 void sim_set_output(struct sim *s, struct sim_signal *sig, double value);
+
+/* sim_ask.c */
+void ask_init(struct sim *s);
+void ask_up(struct sim *s);                   /* link up: start asking */
+void ask_down(struct sim *s);                 /* link down: an ask out is lost */
+/* A line from the bridge: true when it answered the ask out (reply or RX). */
+bool ask_line(struct sim *s, const char *line, size_t len);
 
 /* sim_call.c */
 void call_init(struct sim *s);

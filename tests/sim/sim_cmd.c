@@ -246,6 +246,8 @@ int cmd_line(void *ctx, const char *line, size_t len)
     int shown = (int)(len < LOG_LINE_MAX ? len : LOG_LINE_MAX);
     struct frame_values v;
     struct decode_error derr;
+    if (ask_line(s, line, len))
+        return 0; /* the answer to --ask */
     if (frame_decode(s->schema, DIR_OUT, line, len, &v, &derr) < 0) {
         uint32_t seq;
         if (!read_seq(line, len, &seq)) {

@@ -90,6 +90,7 @@ static void link_up(struct sim *s)
         ev_timer_start(s->loop, &s->t_silent);
     }
     stream_up(s);
+    ask_up(s);
 }
 
 void link_connect(struct sim *s)
@@ -132,6 +133,7 @@ void link_down(struct sim *s, const char *reason)
     framer_reset(&s->framer);
     out_clear(&s->out);
     stream_down(s);
+    ask_down(s);
     acks_clear(s);
     s->link = LINK_WAIT;
     if (s->finishing || s->opt->once) {
@@ -165,6 +167,7 @@ void link_finish(struct sim *s, const char *why)
         return;
     s->finishing = true;
     stream_down(s);
+    ask_down(s);
     acks_clear(s);
     sim_log(s, "finishing: %s", why);
     if (s->link != LINK_UP) {

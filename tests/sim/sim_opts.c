@@ -74,6 +74,15 @@ void sim_usage(FILE *out)
         "                       the link drops without an AK, the link task starts\n"
         "                       again (withdrawing a CALL not taken) and reconnects\n"
         "\n"
+        "requests (rapid-examples' RbAsk; PROTOCOL.md 5.9):\n"
+        "  --ask TYPE[,FIELDS]  send the request frame TYPE,seq[,FIELDS] (one at a\n"
+        "                       time, each answered or 10 s passed) and print each\n"
+        "                       answer on stdout: \"ask TYPE seq N: reply LINE\" or\n"
+        "                       \"ask TYPE seq N: RX CODE TEXT\" or \"...: no answer\"\n"
+        "  --ask-every S        seconds between asks (default 1)\n"
+        "  --ask-count N        after N answers close cleanly and exit: 0 when each\n"
+        "                       was a reply, 3 when any was RX or no answer\n"
+        "\n"
         "replay:\n"
         "  --replay FILE        send a recorded log instead of live motion: lines\n"
         "                       \"<unix time> <frame>\" or, as rapidbridge --record\n"
@@ -94,7 +103,7 @@ enum opt_id {
     OPT_COUNT, OPT_SEQ_START, OPT_SEED, OPT_SPLIT, OPT_BAD_EVERY, OPT_SILENT_AFTER,
     OPT_ACK_DELAY, OPT_DROP_ACKS, OPT_NO_HELLO, OPT_HELLO_NAME, OPT_REPLAY,
     OPT_SPEED, OPT_LOOP, OPT_CALL_PREFIX, OPT_STOP_MODE, OPT_CALL_STOP, OPT_CALL_STOP_TIME,
-    OPT_WARM_START,
+    OPT_WARM_START, OPT_ASK, OPT_ASK_EVERY, OPT_ASK_COUNT,
 };
 
 static const struct option long_opts[] = {
@@ -122,10 +131,25 @@ static const struct option long_opts[] = {
     {"call-stop", required_argument, NULL, OPT_CALL_STOP},
     {"call-stop-time", required_argument, NULL, OPT_CALL_STOP_TIME},
     {"warm-start", no_argument, NULL, OPT_WARM_START},
+    {"ask", required_argument, NULL, OPT_ASK},
+    {"ask-every", required_argument, NULL, OPT_ASK_EVERY},
+    {"ask-count", required_argument, NULL, OPT_ASK_COUNT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* "TYPE[,FIELDS]": a type code, then printable characters but "*". */
+static bool ask_valid(const char *a)
+{
+    size_t n = strlen(a), t = strcspn(a, ",");
+    if (n > SIM_ASK_MAX || !type_code_valid(a, t))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] < 0x20 || a[i] > 0x7E || a[i] == '*')
+            return false;
+    return true;
+}
 
 static int parse_double(const char *s, double lo, double hi, double *out)
 {
@@ -244,6 +268,7 @@ static void defaults(struct sim_opts *o)
     o->seq_start = 1;
     strcpy(o->call_prefix, SIM_CALL_PREFIX);
     o->call_stop_time = 3;
+    o->ask_every = 1;
 }
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return OPTS_ERROR; } while (0)
@@ -289,6 +314,21 @@ enum sim_opts_result sim_opts_parse(int argc, char **argv, struct sim_opts *o,
         case OPT_DROP_ACKS: o->drop_acks = true; break;
         case OPT_NO_HELLO: o->no_hello = true; break;
         case OPT_LOOP: o->loop = loop_given = true; break;
+        case OPT_ASK:
+            if (!ask_valid(optarg))
+                FAIL("--ask wants TYPE[,FIELDS]: an upper-case type code, then printable "
+                     "fields without * (at most %d characters)", SIM_ASK_MAX);
+            snprintf(o->ask, sizeof o->ask, "%s", optarg);
+            break;
+        case OPT_ASK_EVERY:
+            if (parse_double(optarg, 0.001, 3600, &o->ask_every))
+                FAIL("--ask-every wants seconds, 0.001..3600");
+            break;
+        case OPT_ASK_COUNT:
+            if (parse_ulong(optarg, 1, 1000000000UL, &ul))
+                FAIL("--ask-count wants a whole number 1..1000000000");
+            o->ask_count = ul;
+            break;
         case OPT_COUNT:
             if (parse_ulong(optarg, 1, 1000000000UL, &ul))
                 FAIL("--count wants a whole number 1..1000000000");

@@ -18,6 +18,8 @@
 #define SIM_ACK_DELAY_MAX 600000 /* ms */
 #define SIM_CALL_STOP_MAX 600.0  /* s, --call-stop-time */
 #define SIM_CALL_PREFIX "Remote" /* rbCallPrefix of rapid-examples/RbCommand.mod */
+#define SIM_ASK_MAX 60           /* --ask "TYPE[,fields]": fits a frame with seq and *HH */
+#define SIM_ASK_TIME 10.0        /* s an ask waits, as RAPID's RbAsk (RB_ASK_TIME) */
 
 /* --call-stop: where in the CALL hand-over (rapid-examples/README.md, "Stop,
  * power failure and warm start") the motion task is stopped. */
@@ -66,6 +68,9 @@ struct sim_opts {
     enum sim_call_point call_stop; /* --call-stop */
     double call_stop_time;        /* --call-stop-time, s */
     bool warm_start;              /* --warm-start */
+    char ask[SIM_ASK_MAX + 1];    /* --ask TYPE[,FIELDS], "" = never */
+    double ask_every;             /* --ask-every, s between asks */
+    unsigned long ask_count;      /* --ask-count, 0 = no limit */
     int verbose;                  /* -v: log every frame */
 };
 

@@ -78,6 +78,10 @@ static const struct command_case command_cases[] = {
     { "NO", "NO", "{\"code\":2,\"text\":\"rob1 may only connect from 10.0.0.1\"}", 0, false,
       OK, NULL, "NO,0,2,rob1 may only connect from 10.0.0.1\n" },
     { "NO code 0", "NO", "{\"code\":0,\"text\":\"x\"}", 0, false, BADF, "code", NULL },
+    { "RX (the bridge's own, rx.h)", "RX", "{\"code\":1,\"text\":\"nobody serves JB\"}", 12, false,
+      OK, NULL, "RX,12,1,nobody serves JB\n" },
+    { "RX text with a comma", "RX", "{\"code\":3,\"text\":\"no, job\"}", 12, false, BADF, "text",
+      NULL },
     { "seq 0", "PING", NULL, 0, false, OK, NULL, "PING,0\n" },
     { "seq 99999", "PING", NULL, 99999, false, OK, NULL, "PING,99999\n" },
     /* types */

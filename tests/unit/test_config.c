@@ -116,6 +116,19 @@ static const struct error_case error_cases[] = {
     { "custom frame reusing a built-in type",
       "{\"frames\": [\n  {\"type\": \"JT\", \"direction\": \"in\", \"fields\": []}\n]}",
       "t.json:2:12: frames[0].type" },
+    { "request naming no frame",
+      "{\"frames\": [\n  {\"type\": \"JB\", \"direction\": \"in\", \"request\": \"JA\", \"fields\": []}\n]}",
+      "t.json:2:48: frames[0].request: request names \"JA\", which is not a frame with direction "
+      "\"out\" defined in frames" },
+    { "request naming an in frame",
+      "{\"frames\": [{\"type\": \"JA\", \"direction\": \"in\", \"fields\": []},\n"
+      "  {\"type\": \"JB\", \"direction\": \"in\", \"request\": \"JA\", \"fields\": []}]}",
+      "t.json:2:48: frames[1].request" },
+    { "a reply type in a robot's commands",
+      "{\"frames\": [{\"type\": \"JB\", \"direction\": \"in\", \"request\": \"JA\", \"fields\": []},"
+      "{\"type\": \"JA\", \"direction\": \"out\", \"fields\": []}],\n"
+      "\"robots\": [{\"name\": \"rob1\", \"commands\": [\"JA\"]}]}",
+      "t.json:2:42: robots[0].commands[0] \"JA\" is the reply of a request frame" },
     /* limits */
     { "limits not an object", "{\"limits\": 5}",
       "t.json:1:12: limits must be an object" },
@@ -123,6 +136,8 @@ static const struct error_case error_cases[] = {
       "t.json:1:29: limits.idle_timeout must be more than 0 and at most 3600 seconds" },
     { "timeout too long", "{\"limits\": {\"ack_timeout\": 3601}}",
       "t.json:1:28: limits.ack_timeout must be more than 0 and at most 3600 seconds" },
+    { "robot_request_timeout zero", "{\"limits\": {\"robot_request_timeout\": 0}}",
+      "t.json:1:38: limits.robot_request_timeout must be more than 0 and at most 3600 seconds" },
     { "timeout wrong type", "{\"limits\": {\"hello_timeout\": \"5\"}}",
       "t.json:1:30: limits.hello_timeout must be a number" },
     { "max_clients zero", "{\"limits\": {\"max_clients\": 0}}",
@@ -333,6 +348,8 @@ static void test_defaults(void **state)
     assert_true(cfg.limits.hello_timeout == DEFAULT_HELLO_TIMEOUT);
     assert_true(cfg.limits.idle_timeout == DEFAULT_IDLE_TIMEOUT);
     assert_true(cfg.limits.ack_timeout == DEFAULT_ACK_TIMEOUT);
+    assert_true(cfg.limits.robot_request_timeout == DEFAULT_ROBOT_REQUEST_TIMEOUT);
+    assert_true(DEFAULT_ROBOT_REQUEST_TIMEOUT == 5.0);
     assert_int_equal(cfg.limits.max_clients, DEFAULT_MAX_CLIENTS);
     assert_int_equal(cfg.limits.client_queue_bytes, DEFAULT_CLIENT_QUEUE_BYTES);
     assert_int_equal(cfg.limits.command_queue, DEFAULT_COMMAND_QUEUE);
@@ -366,7 +383,8 @@ static bool same_limits(const struct limits *a, const struct limits *b)
            && a->max_clients_per_address == b->max_clients_per_address
            && a->max_pending_per_address == b->max_pending_per_address
            && a->first_request_timeout == b->first_request_timeout
-           && a->request_timeout == b->request_timeout;
+           && a->request_timeout == b->request_timeout
+           && a->robot_request_timeout == b->robot_request_timeout;
 }
 
 static void test_shipped_default(void **state)

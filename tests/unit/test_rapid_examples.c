@@ -15,8 +15,11 @@
  * - The command table of RbCommand.mod (RB_CMD_TYPES, RB_CMD_FIELDS) holds
  *   every built-in command type, each a command of the schema with that
  *   many fields, and each has its  CASE "TYPE":  handler.
- * - The frames the bridge sends by itself (NO) are each recognised below a
+ * - The frames the bridge sends by itself (NO, RX) are each recognised below a
  *   marker  ! rb-frame read TYPE fields=N  (the field count of the schema).
+ * - The request the link task sends for the motion task (RbAsk) is sent below
+ *   a marker  ! rb-frame request worst="<text>"  whose text is a request frame
+ *   of config/cell-example.json (JB) that fits.
  * - Plain RAPID rules: string literals of at most 80 characters, names of at
  *   most 32, blocks (MODULE, PROC, IF ... THEN, FOR ...) closed in order, and
  *   the module named like its file.
@@ -25,6 +28,8 @@
  * can be seen to fail, then on the files.
  */
 #include "testutil.h"
+
+#include "config.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -400,6 +405,105 @@ static void test_frame_check_rows(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* --- check: the request a motion task hands over (RbAsk) ------------------ */
+
+/* The link task sends a request whose type and fields the motion task chose
+ * (RbAskPoll, RbCommand.mod), so the line below its marker
+ *   ! rb-frame request worst="<longest text of the worked example>"
+ * has no "TYPE," literal: it must call RbSend, and the worst text must be a
+ * request frame (ROLE_REQUEST) of the example configuration
+ * (config/cell-example.json, which defines JB) that decodes and leaves room
+ * for "*HH" and LF. */
+#define EXAMPLE_CONFIG "config/cell-example.json"
+
+static bool check_request_frame(const struct schema *s, const char *worst, const char *next_code,
+                                char *why, size_t whysz)
+{
+    const char *comma = strchr(worst, ',');
+    size_t tlen = comma ? (size_t)(comma - worst) : strlen(worst);
+    const struct frame_def *d = schema_find(s, DIR_IN, worst, tlen);
+    if (!d || d->role != ROLE_REQUEST) {
+        snprintf(why, whysz, "%.*s is not a request frame of %s", (int)tlen, worst, EXAMPLE_CONFIG);
+        return false;
+    }
+    if (strlen(worst) > RAPID_STR_MAX - CHECKSUM_ROOM - 1) {
+        snprintf(why, whysz, "%zu characters, more than %d (room for *HH and LF)", strlen(worst),
+                 RAPID_STR_MAX - CHECKSUM_ROOM - 1);
+        return false;
+    }
+    if (!comma || strncmp(comma + 1, WORST_SEQ, strlen(WORST_SEQ)) != 0) {
+        snprintf(why, whysz, "worst text must have the seq %s", WORST_SEQ);
+        return false;
+    }
+    struct frame_values fv;
+    struct decode_error de = {0};
+    if (frame_decode(s, DIR_IN, worst, strlen(worst), &fv, &de) != 0) {
+        snprintf(why, whysz, "worst text does not decode: %s at field %u", frame_err_name(de.err),
+                 de.field);
+        return false;
+    }
+    struct rline r;
+    lex_line(next_code, &r);
+    if (!starts_with(skip_space(r.code), "RbSend ")) {
+        snprintf(why, whysz, "the line below must start with RbSend");
+        return false;
+    }
+    return true;
+}
+
+/* Parses "rb-frame request worst="..."": 1, 0 (no such marker), -1 (broken). */
+static int parse_request_marker(const char *comment, char *worst, size_t wsize)
+{
+    const char *p = skip_space(comment);
+    if (!starts_with(p, "rb-frame request "))
+        return 0;
+    p = skip_space(p + strlen("rb-frame request "));
+    if (!starts_with(p, "worst=\""))
+        return -1;
+    p += strlen("worst=\"");
+    const char *end = strrchr(p, '"');
+    if (!end || (size_t)(end - p) >= wsize || *skip_space(end + 1) != '\0')
+        return -1;
+    memcpy(worst, p, (size_t)(end - p));
+    worst[end - p] = '\0';
+    return 1;
+}
+
+static struct schema *example_schema(struct config *cfg)
+{
+    char err[CONFIG_ERR_MAX];
+    if (config_load_file(cfg, EXAMPLE_CONFIG, err) != 0)
+        fail_msg("%s", err);
+    return cfg->schema;
+}
+
+static void test_request_check_rows(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *worst, *next_code;
+        bool ok;
+    } cases[] = {
+        { "JB", "JB,99999,9", "RbSend frame;", true },
+        { "not a request", "WD,99999,1,CV,1,2,3", "RbSend frame;", false },
+        { "a built-in frame", "HB,99999", "RbSend frame;", false },
+        { "station out of range", "JB,99999,10", "RbSend frame;", false },
+        { "seq not of five digits", "JB,1,9", "RbSend frame;", false },
+        { "line below sends nothing", "JB,99999,9", "rbAskOut := TRUE;", false },
+    };
+    struct config cfg;
+    struct schema *s = example_schema(&cfg);
+    int failures = 0;
+    for (size_t i = 0; i < TU_LEN(cases); i++) {
+        char why[WHY_MAX] = "";
+        bool ok = check_request_frame(s, cases[i].worst, cases[i].next_code, why, sizeof why);
+        TU_CHECK(failures, cases[i].name, ok == cases[i].ok, "expected %s, got %s (%s)",
+                 cases[i].ok ? "ok" : "a failure", ok ? "ok" : "a failure", why);
+    }
+    config_free(&cfg);
+    assert_int_equal(failures, 0);
+}
+
 /* --- check: the files' markers ------------------------------------------- */
 
 /* Parses a marker comment: "rb-frame send TYPE worst="..."". Returns 1 for
@@ -437,7 +541,9 @@ static void test_marked_frames(void **state)
     (void)state;
     struct schema *s = schema_new();
     assert_non_null(s);
-    int failures = 0, markers = 0;
+    int failures = 0, markers = 0, requests = 0;
+    struct config cfg;
+    const struct schema *ex = example_schema(&cfg);
     memset(sent_types, 0, sizeof sent_types);
     assert_true(nfiles > 0);
 
@@ -452,6 +558,18 @@ static void test_marked_frames(void **state)
             char type[32], worst[LINE_MAX_LEN + 1];
             int m = r.comment ? parse_marker(r.comment, type, sizeof type, worst, sizeof worst) : 0;
             TU_CHECK(failures, row, m >= 0, "broken rb-frame marker");
+            int q = r.comment ? parse_request_marker(r.comment, worst, sizeof worst) : 0;
+            TU_CHECK(failures, row, q >= 0, "broken rb-frame request marker");
+            if (q == 1) {
+                char why[WHY_MAX] = "";
+                const char *next = li + 1 < f->nlines ? f->lines[li + 1] : "";
+                requests++;
+                TU_CHECK(failures, row, check_request_frame(ex, worst, next, why, sizeof why),
+                         "request: %s", why);
+                prev_marker = true;
+                prev_part = false;
+                continue;
+            }
             if (m == 1) {
                 char why[WHY_MAX] = "";
                 const char *next = li + 1 < f->nlines ? f->lines[li + 1] : "";
@@ -479,6 +597,8 @@ static void test_marked_frames(void **state)
         }
     }
     TU_CHECK(failures, "files", markers > 0, "no rb-frame markers found");
+    TU_CHECK(failures, "files", requests > 0, "no rb-frame request marker found (RbAskPoll)");
+    config_free(&cfg);
     for (size_t k = 0; schema_at(s, k); k++) {
         const struct frame_def *d = schema_at(s, k);
         if (d->builtin && d->dir == DIR_IN)
@@ -917,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_frame_check_rows),
         cmocka_unit_test(test_command_check_rows),
         cmocka_unit_test(test_rules_check_rows),
+        cmocka_unit_test(test_request_check_rows),
         cmocka_unit_test(test_marked_frames),
         cmocka_unit_test(test_command_table),
         cmocka_unit_test(test_read_check_rows),

@@ -125,8 +125,9 @@ static void test_no_row(void **state)
     assert_non_null(d);
     assert_true(d->builtin && d->from_bridge);
     assert_null(schema_find(s, DIR_IN, "NO", 2));
+    const struct frame_def *rx = schema_find(s, DIR_OUT, "RX", 2);
     for (size_t i = 0; schema_at(s, i); i++)
-        if (schema_at(s, i) != d)
+        if (schema_at(s, i) != d && schema_at(s, i) != rx)
             assert_false(schema_at(s, i)->from_bridge);
     schema_free(s);
 }

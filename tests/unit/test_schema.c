@@ -61,6 +61,7 @@ static const struct builtin_case {
     { "CALL", DIR_OUT, true, 1, 1, "proc:identifier" },
     { "STOP", DIR_OUT, true, 0, 0, "" },
     { "NO", DIR_OUT, true, 2, 2, "code:int[1,99] text:text" },
+    { "RX", DIR_OUT, true, 2, 2, "code:int[1,99] text:text" },
 };
 
 static void test_builtin_rows(void **state)
@@ -200,8 +201,10 @@ static const struct role_case {
     { "PING", DIR_OUT, ROLE_COMMAND, false },  { "SETDO", DIR_OUT, ROLE_COMMAND, false },
     { "SETREG", DIR_OUT, ROLE_COMMAND, false }, { "SPEED", DIR_OUT, ROLE_COMMAND, false },
     { "CALL", DIR_OUT, ROLE_COMMAND, false },  { "STOP", DIR_OUT, ROLE_COMMAND, true },
+    { "NO", DIR_OUT, ROLE_REFUSAL, false },    { "RX", DIR_OUT, ROLE_REQUEST_FAILED, false },
     /* custom types, added by the test */
     { "WD", DIR_IN, ROLE_STATE, false },       { "GO", DIR_OUT, ROLE_COMMAND, false },
+    { "JB", DIR_IN, ROLE_REQUEST, false },     { "JA", DIR_OUT, ROLE_REPLY, false },
 };
 
 static void test_roles(void **state)
@@ -209,7 +212,9 @@ static void test_roles(void **state)
     struct schema *s = *state;
     struct schema_error err;
     if (tu_schema_add(s, "[{\"type\": \"WD\", \"direction\": \"in\", \"fields\": []},"
-               " {\"type\": \"GO\", \"direction\": \"out\", \"fields\": []}]", &err) != 0)
+               " {\"type\": \"GO\", \"direction\": \"out\", \"fields\": []},"
+               " {\"type\": \"JB\", \"direction\": \"in\", \"request\": \"JA\", \"fields\": []},"
+               " {\"type\": \"JA\", \"direction\": \"out\", \"fields\": []}]", &err) != 0)
         fail_msg("custom types refused: %s: %s", err.path, err.message);
     int failures = 0;
     for (size_t i = 0; i < TU_LEN(role_cases); i++) {
@@ -220,6 +225,72 @@ static void test_roles(void **state)
             continue;
         TU_CHECK(failures, c->type, d->role == c->role, "role %d, want %d", d->role, c->role);
         TU_CHECK(failures, c->type, d->urgent == c->urgent, "urgent %d", d->urgent);
+        TU_CHECK(failures, c->type, (c->role == ROLE_REQUEST) == (schema_reply_of(s, d) != NULL),
+                 "a reply link exactly on requests");
+    }
+    /* the request's link is to its reply's row */
+    const struct frame_def *jb = schema_find(s, DIR_IN, "JB", 2);
+    assert_ptr_equal(schema_reply_of(s, jb), schema_find(s, DIR_OUT, "JA", 2));
+    assert_int_equal(failures, 0);
+}
+
+/* A request names an "out" frame of the same array: before or after it,
+ * shared by two requests; the reply is then ROLE_REPLY. */
+static void test_request_definitions(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *json, *path; /* path NULL: accepted */
+    } cases[] = {
+        { "reply after the request", "[{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"JA\","
+          "\"fields\":[]},{\"type\":\"JA\",\"direction\":\"out\",\"fields\":[]}]", NULL },
+        { "reply before the request", "[{\"type\":\"JA\",\"direction\":\"out\",\"fields\":[]},"
+          "{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"JA\",\"fields\":[]}]", NULL },
+        { "two requests share a reply", "[{\"type\":\"JA\",\"direction\":\"out\",\"fields\":[]},"
+          "{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"JA\",\"fields\":[]},"
+          "{\"type\":\"JC\",\"direction\":\"in\",\"request\":\"JA\",\"fields\":[]}]", NULL },
+        { "reply not defined", "[{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"JA\","
+          "\"fields\":[]}]", "frames[0].request" },
+        { "reply is an in frame", "[{\"type\":\"JA\",\"direction\":\"in\",\"fields\":[]},"
+          "{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"JA\",\"fields\":[]}]",
+          "frames[1].request" },
+        { "reply is a built-in command", "[{\"type\":\"JB\",\"direction\":\"in\","
+          "\"request\":\"PING\",\"fields\":[]}]", "frames[0].request" },
+        { "reply is RX", "[{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"RX\","
+          "\"fields\":[]}]", "frames[0].request" },
+        { "request on an out frame", "[{\"type\":\"JA\",\"direction\":\"out\",\"fields\":[]},"
+          "{\"type\":\"JB\",\"direction\":\"out\",\"request\":\"JA\",\"fields\":[]}]",
+          "frames[1].request" },
+        { "request not a type code", "[{\"type\":\"JB\",\"direction\":\"in\",\"request\":\"ja\","
+          "\"fields\":[]}]", "frames[0].request" },
+        { "request not a string", "[{\"type\":\"JB\",\"direction\":\"in\",\"request\":true,"
+          "\"fields\":[]}]", "frames[0].request" },
+        { "a type cannot be its own reply", "[{\"type\":\"JB\",\"direction\":\"in\","
+          "\"request\":\"JB\",\"fields\":[]}]", "frames[0].request" },
+    };
+    int failures = 0;
+    for (size_t i = 0; i < TU_LEN(cases); i++) {
+        struct schema *s = schema_new();
+        struct schema_error err;
+        assert_non_null(s);
+        size_t before = type_count(s);
+        int rc = tu_schema_add(s, cases[i].json, &err);
+        if (cases[i].path == NULL) {
+            TU_CHECK(failures, cases[i].name, rc == 0, "refused: %s: %s", err.path, err.message);
+            const struct frame_def *ja = schema_find(s, DIR_OUT, "JA", 2);
+            TU_CHECK(failures, cases[i].name, ja && ja->role == ROLE_REPLY, "JA not a reply");
+            const struct frame_def *d;
+            for (size_t k = 0; (d = schema_at(s, k)) != NULL; k++)
+                if (d->role == ROLE_REQUEST)
+                    TU_CHECK(failures, cases[i].name, schema_reply_of(s, d) == ja, "%s not linked",
+                             d->type);
+        } else {
+            TU_CHECK(failures, cases[i].name, rc == -1, "accepted");
+            TU_CHECK(failures, cases[i].name, rc == 0 || tu_match(cases[i].path, err.path),
+                     "want path %s got \"%s\" (%s)", cases[i].path, err.path, err.message);
+            TU_CHECK(failures, cases[i].name, type_count(s) == before, "types were added");
+        }
+        schema_free(s);
     }
     assert_int_equal(failures, 0);
 }
@@ -576,6 +647,7 @@ int main(void)
         TU_SCHEMA_TEST(test_path_prefix),
         TU_SCHEMA_TEST(test_across_calls),
         cmocka_unit_test(test_type_limit),
+        cmocka_unit_test(test_request_definitions),
     };
     return cmocka_run_group_tests_name("schema", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* serve.c - requests from the robot, answered by a serving client (serve.h). */
 #include "serve.h"
 
+#include "audit.h"
 #include "client.h"
 #include "render.h"
 #include "robot.h"
@@ -40,6 +41,42 @@ static void send_rx(struct robot *r, uint32_t seq, enum rx_code code, const char
                  r->cfg->name, (unsigned)seq);
 }
 
+/* The audit trail (interface 1.1 H), when configured: a `request` record as
+ * a request comes in and a `reply` record as it ends, whoever answered it
+ * (the handler's fields, or the RX the bridge sent). Unlike a command's, a
+ * record that cannot be written does not hold the answer back: the robot is
+ * waiting for it. audit_record counts the failure (STATS audit.failures). */
+static void audit_request(struct robot *r, const json_t *request)
+{
+    json_t *rec = audit_event("request", NULL, NULL);
+    if (!rec)
+        return;
+    json_object_set_new(rec, "robot", json_string(r->cfg->name));
+    json_object_set(rec, "type", json_object_get(request, "type"));
+    json_object_set(rec, "seq", json_object_get(request, "seq"));
+    json_object_set(rec, "fields", json_object_get(request, "fields"));
+    audit_record(r->b, rec);
+}
+
+static void audit_reply(struct robot *r, uint32_t seq, unsigned type_index, const struct client *h,
+                        enum serve_outcome o, const json_t *fields, const char *rx_text)
+{
+    if (!audit_enabled(r->b))
+        return;
+    json_t *rec = audit_event("reply", h ? &h->who : NULL, h ? h->peer : NULL);
+    if (!rec)
+        return;
+    json_object_set_new(rec, "robot", json_string(r->cfg->name));
+    json_object_set_new(rec, "type", json_string(type_name(r->b, type_index)));
+    json_object_set_new(rec, "seq", json_integer(seq));
+    json_object_set_new(rec, "outcome", json_string(outcome_names[o]));
+    if (fields)
+        json_object_set_new(rec, "fields", json_deep_copy(fields));
+    if (rx_text)
+        json_object_set_new(rec, "rx", json_string(rx_text));
+    audit_record(r->b, rec);
+}
+
 static void unlink_request(struct robot_request *q)
 {
     struct robot *r = q->robot;
@@ -52,16 +89,25 @@ static void unlink_request(struct robot_request *q)
     ev_timer_stop(r->b->loop, &q->timer);
 }
 
-/* Take a request out of its robot's list, answer RX (code != 0) and free it. */
-static void finish(struct robot_request *q, enum serve_outcome o, enum rx_code code,
-                   const char *text)
+/* Take a request out of its robot's list, answer RX (code != 0), audit how
+ * it ended (fields: the handler's answer) and free it. */
+static void finish_with(struct robot_request *q, enum serve_outcome o, enum rx_code code,
+                        const char *text, const json_t *fields)
 {
     struct robot *r = q->robot;
     unlink_request(q);
     count(r->b, o);
+    audit_reply(r, q->seq, q->type_index, q->handler, o, fields, code ? text : NULL);
     if (code)
         send_rx(r, q->seq, code, text);
     free(q);
+}
+
+/* finish_with, no fields. */
+static void finish(struct robot_request *q, enum serve_outcome o, enum rx_code code,
+                   const char *text)
+{
+    finish_with(q, o, code, text, NULL);
 }
 
 static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -169,11 +215,18 @@ void serve_on_request(struct robot *r, const struct frame_values *fv, double now
     unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
     struct client *h = r->serving[ti];
     char text[COMMAND_MAX];
+    if (audit_enabled(b)) {
+        json_t *j = request_json(r, fv, now);
+        if (j)
+            audit_request(r, j);
+        json_decref(j);
+    }
     if (!h) {
         snprintf(text, sizeof text, "nobody serves %s for %s", fv->def->type, r->cfg->name);
         log_info(&b->log, "robot %s: %s seq %u: %s", r->cfg->name, fv->def->type,
                  (unsigned)fv->seq, text);
         count(b, SERVE_NO_HANDLER);
+        audit_reply(r, fv->seq, ti, NULL, SERVE_NO_HANDLER, NULL, text);
         send_rx(r, fv->seq, RX_NO_HANDLER, text);
         return;
     }
@@ -186,6 +239,7 @@ void serve_on_request(struct robot *r, const struct frame_values *fv, double now
         log_warn(&b->log, "robot %s: %s seq %u: %s", r->cfg->name, fv->def->type,
                  (unsigned)fv->seq, text);
         count(b, SERVE_BUSY);
+        audit_reply(r, fv->seq, ti, NULL, SERVE_BUSY, NULL, text);
         send_rx(r, fv->seq, RX_BUSY, text);
         return;
     }
@@ -199,6 +253,7 @@ void serve_on_request(struct robot *r, const struct frame_values *fv, double now
     if (!q) {
         msg_unref(m);
         count(b, SERVE_BUSY);
+        audit_reply(r, fv->seq, ti, NULL, SERVE_BUSY, NULL, "out of memory");
         send_rx(r, fv->seq, RX_BUSY, "out of memory");
         return;
     }
@@ -399,7 +454,7 @@ void serve_reply(struct client *c, const json_t *req, const json_t *id)
         finish(q, SERVE_DROPPED, 0, NULL);
         return;
     }
-    finish(q, SERVE_ANSWERED, 0, NULL);
+    finish_with(q, SERVE_ANSWERED, 0, NULL, fields);
     replied(c, id, r, seq);
 }
 

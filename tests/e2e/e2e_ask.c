@@ -16,6 +16,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,7 +217,11 @@ static void test_no_handler(void **state)
     int fd = raw_robot(d, w, "rob1");
     long long t0 = mono_ms();
     trobot_send(d, fd, "JB,8,1\n");
-    robot_expect_frame(d, fd, "RX,8,1,nobody serves JB for rob1\n", AT_ONCE_MS);
+    /* RX 1: nobody serves JB now (or, if the close is seen after the
+     * request, the handler disconnected with it waiting). */
+    char rx[FRAME_BUF];
+    robot_read_frame(d, fd, rx, sizeof rx, AT_ONCE_MS);
+    assert_memory_equal(rx, "RX,8,1,", 7);
     assert_true(mono_ms() - t0 < AT_ONCE_MS);
     /* with a checksum when the robot wants one */
     int fd2 = raw_robot(d, w, "rob2");
@@ -674,6 +679,83 @@ static void test_serve_grant(void **state)
     daemon_stop(state);
 }
 
+/* --- the audit trail (interface 1.1 D, H) ---------------------------------------- */
+
+/* The one record of event ev and seq in the audit file's lines. */
+static json_t *audit_find(json_t *lines, const char *ev, long long seq)
+{
+    size_t i;
+    json_t *rec;
+    json_array_foreach(lines, i, rec)
+    {
+        if (strcmp(json_str(rec, "event"), ev) == 0 &&
+            json_integer_value(json_object_get(rec, "seq")) == seq)
+            return rec;
+    }
+    fail_msg("no %s record with seq %lld in the audit file", ev, seq);
+    return NULL;
+}
+
+/* With audit_file, each request gets a `request` record as it comes and a
+ * `reply` record as it ends: answered (the handler's principal and fields)
+ * or answered by the bridge's RX (its text); the chain still verifies. */
+static void test_audit_records(void **state)
+{
+    char path[] = "/tmp/e2e_ask_audit.XXXXXX";
+    int afd = mkstemp(path);
+    assert_true(afd >= 0);
+    close(afd);
+    unlink(path);
+    char config[REQ_MAX * 2];
+    snprintf(config, sizeof config,
+             "{" FRAMES ",\"robots\":[{\"name\":\"rob1\"}],\"audit_file\":\"%s\","
+             "\"limits\":{\"idle_timeout\":30,\"robot_request_timeout\":30}}", path);
+    struct daemon *d = daemon_start(state, config);
+    struct tclient *w = watcher_connect(d, NULL);
+    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    int fd = raw_robot(d, w, "rob1");
+    trobot_send(d, fd, "JB,7,2\n");
+    expect_request(h, "rob1", 7, "{\"station\":2}");
+    reply(h, "rob1", 7, "\"fields\":{\"job\":\"P100\",\"count\":3}");
+    expect_replied(h, "rob1", 7);
+    robot_expect_frame(d, fd, "JA,7,P100,3\n", HARNESS_RECV_MS);
+    tclient_close(h);
+    trobot_send(d, fd, "JB,8,3\n");
+    /* RX 1: nobody serves JB now (or, if the close is seen after the
+     * request, the handler disconnected with it waiting). */
+    char rx[FRAME_BUF];
+    robot_read_frame(d, fd, rx, sizeof rx, AT_ONCE_MS);
+    assert_memory_equal(rx, "RX,8,1,", 7);
+    daemon_stop(state);
+
+    json_t *lines = json_array();
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        assert_non_null(j);
+        json_array_append_new(lines, j);
+    }
+    fclose(f);
+    assert_json_has(audit_find(lines, "request", 7),
+                    "{\"robot\":\"rob1\",\"type\":\"JB\",\"fields\":{\"station\":2}}");
+    assert_json_has(audit_find(lines, "reply", 7),
+                    "{\"robot\":\"rob1\",\"type\":\"JB\",\"outcome\":\"answered\","
+                    "\"principal\":\"anonymous\",\"fields\":{\"job\":\"P100\",\"count\":3}}");
+    assert_json_has(audit_find(lines, "request", 8), "{\"fields\":{\"station\":3}}");
+    assert_json_has(audit_find(lines, "reply", 8),
+                    "{\"outcome\":\"no_handler\"}");
+    assert_non_null(json_str(audit_find(lines, "reply", 8), "rx"));
+    json_decref(lines);
+
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof cmd, "'%s' audit verify '%s' >/dev/null", getenv("RB_CLI"), path);
+    assert_int_equal(system(cmd), 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -692,6 +774,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cli_serve_reconnect, cli_teardown),
         cmocka_unit_test_teardown(test_cli_serve_refused, cli_teardown),
         cmocka_unit_test_teardown(test_serve_grant, daemon_teardown),
+        cmocka_unit_test_teardown(test_audit_records, daemon_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,11 @@ struct cli_args {
     const char *tls_name;      /* --tls-name, NULL: the host of --connect */
 };
 
+/* The --tls-* options as conn_start_tls takes them (conn.h). */
+#define cli_args_tls(a)                                                                     \
+    ((struct conn_tls){.ca = (a)->tls_ca, .cert = (a)->tls_cert, .key = (a)->tls_key,       \
+                       .name = (a)->tls_name})
+
 /* Returns 0 and fills a, or -1 with err set. Resets getopt's state, so it
  * may be called more than once (tests). */
 int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errlen);

@@ -409,3 +409,13 @@ enum conn_status conn_connect_unix(struct conn *c, const char *path, char *err, 
     c->fd = fd;
     return CONN_OK;
 }
+
+enum conn_status conn_open(struct conn *c, const char *unix_path, const char *hostport,
+                           const struct conn_tls *tls, int64_t deadline, char *err, size_t errlen)
+{
+    enum conn_status st = unix_path ? conn_connect_unix(c, unix_path, err, errlen)
+                                    : conn_connect(c, hostport, deadline, err, errlen);
+    if (st == CONN_OK && tls)
+        st = conn_start_tls(c, tls, hostport, deadline, err, errlen);
+    return st;
+}

@@ -74,6 +74,11 @@ enum conn_status conn_connect_unix(struct conn *c, const char *path, char *err, 
 enum conn_status conn_start_tls(struct conn *c, const struct conn_tls *t, const char *hostport,
                                 int64_t deadline, char *err, size_t errlen);
 
+/* Connect as the options say: the Unix socket at unix_path, else hostport
+ * over TCP; then the TLS handshake when tls is not NULL. */
+enum conn_status conn_open(struct conn *c, const char *unix_path, const char *hostport,
+                           const struct conn_tls *tls, int64_t deadline, char *err, size_t errlen);
+
 /* The next line, without its LF (a CR before it is kept: the caller sees the
  * line exactly as received). *line is valid until the next call. */
 enum conn_status conn_read_line(struct conn *c, int64_t deadline, const char **line, size_t *len);

@@ -390,26 +390,15 @@ static int hold_control(struct session *s, const json_t *req)
 static int run(struct session *s, const json_t *req)
 {
     char err[512];
-    enum conn_status st = s->a->unix_path
-        ? conn_connect_unix(&s->conn, s->a->unix_path, err, sizeof err)
-        : conn_connect(&s->conn, s->a->connect, deadline_in(CONNECT_TIMEOUT_S), err, sizeof err);
+    const struct conn_tls t = cli_args_tls(s->a);
+    enum conn_status st = conn_open(&s->conn, s->a->unix_path, s->a->connect,
+                                    s->a->tls ? &t : NULL, deadline_in(CONNECT_TIMEOUT_S), err,
+                                    sizeof err);
     if (st == CONN_INTERRUPTED)
         return trouble(s, st, "", EXIT_TROUBLE);
     if (st != CONN_OK) {
         warn("%s", err);
         return EXIT_TROUBLE;
-    }
-    if (s->a->tls) {
-        const struct conn_tls t = {.ca = s->a->tls_ca, .cert = s->a->tls_cert,
-                                   .key = s->a->tls_key, .name = s->a->tls_name};
-        st = conn_start_tls(&s->conn, &t, s->a->connect, deadline_in(CONNECT_TIMEOUT_S), err,
-                            sizeof err);
-        if (st == CONN_INTERRUPTED)
-            return trouble(s, st, "", EXIT_TROUBLE);
-        if (st != CONN_OK) {
-            warn("%s", err);
-            return EXIT_TROUBLE;
-        }
     }
     int status = read_banner(s);
     if (status != GO_ON)
@@ -512,7 +501,7 @@ int main(int argc, char **argv)
         status = EXIT_TROUBLE;
     } else if (a.cmd == CLI_SERVE) {
         setvbuf(stdout, NULL, _IOLBF, 0);
-        status = serve_run(&a, req, stop_fd);
+        status = serve_run(&a, req, s.token, stop_fd);
     } else {
         status = run(&s, req);
     }

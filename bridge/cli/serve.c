@@ -1,6 +1,8 @@
 /* serve.c - rapidbridge-cli serve (see serve.h). */
 #include "serve.h"
 
+#include <openssl/crypto.h>
+
 #include "conn.h"
 
 #include <ctype.h>
@@ -258,19 +260,38 @@ static enum served answer(struct conn *c, const struct cli_args *a, const json_t
 }
 
 /* One connection: banner, serve, then requests until it ends. */
-static enum served session(struct conn *c, const struct cli_args *a, const json_t *req, int stop_fd,
-                           bool *served)
+/* {"cmd":"auth"} ahead of the serve request; jansson's copy of the token is
+ * wiped before it is freed. */
+static enum conn_status send_auth(struct conn *c, const char *token, int64_t deadline)
+{
+    json_t *auth = json_pack("{s:s, s:s}", "cmd", "auth", "token", token);
+    if (!auth)
+        return CONN_ERROR;
+    enum conn_status st = conn_send_json(c, auth, deadline);
+    json_t *t = json_object_get(auth, "token");
+    OPENSSL_cleanse((char *)json_string_value(t), json_string_length(t));
+    json_decref(auth);
+    return st;
+}
+
+static enum served session(struct conn *c, const struct cli_args *a, const json_t *req,
+                           const char *token, int stop_fd, bool *served)
 {
     char err[512];
     int64_t deadline = conn_now_ms() + (int64_t)(SERVE_CONNECT_TIMEOUT_S * 1000);
-    enum conn_status st = conn_connect(c, a->connect, deadline, err, sizeof err);
+    const struct conn_tls t = cli_args_tls(a);
+    enum conn_status st = conn_open(c, a->unix_path, a->connect, a->tls ? &t : NULL, deadline, err,
+                                    sizeof err);
     if (st == CONN_INTERRUPTED)
         return SERVED_STOPPED;
     if (st != CONN_OK) {
         say("%s", err);
         return SERVED_LOST;
     }
-    st = conn_send_json(c, req, deadline);
+    if (token[0])
+        st = send_auth(c, token, deadline);
+    if (st == CONN_OK)
+        st = conn_send_json(c, req, deadline);
     for (bool serving = false; st == CONN_OK;) {
         const char *line;
         size_t len;
@@ -306,11 +327,11 @@ static enum served session(struct conn *c, const struct cli_args *a, const json_
     }
     if (st == CONN_INTERRUPTED)
         return SERVED_STOPPED;
-    say("connection to %s lost: %s", a->connect, conn_status_text(c, st));
+    say("connection to %s lost: %s", a->unix_path ? a->unix_path : a->connect, conn_status_text(c, st));
     return SERVED_LOST;
 }
 
-int serve_run(const struct cli_args *a, const json_t *req, int stop_fd)
+int serve_run(const struct cli_args *a, const json_t *req, const char *token, int stop_fd)
 {
     unsigned backoff = 1;
     for (;;) {
@@ -320,7 +341,7 @@ int serve_run(const struct cli_args *a, const json_t *req, int stop_fd)
             return 2;
         }
         bool served = false;
-        enum served end = session(&c, a, req, stop_fd, &served);
+        enum served end = session(&c, a, req, token, stop_fd, &served);
         conn_close(&c);
         if (end == SERVED_STOPPED)
             return 0;

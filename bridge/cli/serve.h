@@ -1,6 +1,9 @@
 /* serve.h - rapidbridge-cli serve: answer a robot's requests with a command.
  *
- * Connects to the bridge, sends the serve request (request.h), and for each
+ * Connects to the bridge as the other commands do (--connect or --unix,
+ * --tls-*), authenticates with the token when one is given (--token,
+ * --token-file, RAPIDBRIDGE_TOKEN: it is kept for each new connection and
+ * wiped by the caller), sends the serve request (request.h), and for each
  * REQUEST runs the --exec COMMAND with /bin/sh -c, one at a time, in order:
  *  - stdin: the request's "fields" object as one JSON line, then EOF;
  *  - environment: RB_ROBOT, RB_TYPE, RB_SEQ, and RB_FIELD_<NAME> for each
@@ -30,7 +33,8 @@
 #define SERVE_BACKOFF_MAX_S 30
 #define SERVE_CONNECT_TIMEOUT_S 10.0
 
-/* Runs until stopped (returns 0) or refused (1). req is the serve request. */
-int serve_run(const struct cli_args *a, const json_t *req, int stop_fd);
+/* Runs until stopped (returns 0) or refused (1). req is the serve request;
+ * token "" = no auth. */
+int serve_run(const struct cli_args *a, const json_t *req, const char *token, int stop_fd);
 
 #endif

@@ -478,6 +478,7 @@ static void test_sim_ask_unserved(void **state)
 
 static pid_t cli_pid = -1;
 static char cli_dir[64];
+static const char *cli_token; /* RAPIDBRIDGE_TOKEN for the CLI, or NULL */
 
 static int cli_teardown(void **state)
 {
@@ -522,6 +523,8 @@ static void cli_start(struct daemon *d, const char *robot)
     if (cli_pid == 0) {
         FILE *o = freopen(log, "w", stderr);
         (void)o;
+        if (cli_token)
+            setenv("RAPIDBRIDGE_TOKEN", cli_token, 1);
         execl(bin, bin, "--connect", target, "--timeout", "1", "serve", robot, "JB", "--exec",
               script, (char *)NULL);
         _exit(127);
@@ -655,6 +658,39 @@ static void test_cli_serve_refused(void **state)
     daemon_stop(state);
 }
 
+/* With access, rapidbridge-cli serve authenticates with its token
+ * (RAPIDBRIDGE_TOKEN, as the other commands) before it asks to serve, and
+ * answers the robot's requests as token:svc. */
+static void test_cli_serve_token(void **state)
+{
+    static const char token[] = "ask-test-token-0123456789";
+    char dir[] = "/tmp/e2e_ask_tokens.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[512], config[REQ_MAX * 2];
+    snprintf(cmd, sizeof cmd,
+             "printf 'svc %%s\\n' \"$(printf %%s '%s' | sha256sum | cut -d' ' -f1)\" > %s/tokens"
+             " && chmod 600 %s/tokens", token, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(config, sizeof config,
+             "{" FRAMES ",\"robots\":[{\"name\":\"rob1\"}],\"tokens_file\":\"%s/tokens\","
+             "\"access\":[{\"who\":[\"token:svc\"],\"may\":[\"serve\"]},"
+             "{\"who\":[\"anonymous\"],\"may\":[\"watch\"]}],"
+             "\"limits\":{\"idle_timeout\":30,\"robot_request_timeout\":30}}", dir);
+    struct daemon *d = daemon_start(state, config);
+    struct tclient *w = watcher_connect(d, NULL);
+    int fd = raw_robot(d, w, "rob1");
+    cli_token = token;
+    cli_start(d, "rob1");
+    cli_token = NULL;
+    cli_wait_log(d, "serving JB for rob1");
+    trobot_send(d, fd, "JB,51,2\n");
+    robot_expect_frame(d, fd, "JA,51,J2,51\n", HARNESS_RECV_MS);
+    cli_stop();
+    daemon_stop(state);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* --- the serve grant (interface 1.1 B, H) ----------------------------------------- */
 
 /* With "access", serve needs the grant serve. */
@@ -773,6 +809,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cli_serve, cli_teardown),
         cmocka_unit_test_teardown(test_cli_serve_reconnect, cli_teardown),
         cmocka_unit_test_teardown(test_cli_serve_refused, cli_teardown),
+        cmocka_unit_test_teardown(test_cli_serve_token, cli_teardown),
         cmocka_unit_test_teardown(test_serve_grant, daemon_teardown),
         cmocka_unit_test_teardown(test_audit_records, daemon_teardown),
     };

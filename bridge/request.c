@@ -4,6 +4,7 @@
 #include "mqtt.h"
 #include "render.h"
 #include "robot.h"
+#include "schema_dump.h"
 #include "send.h"
 
 #include <stdio.h>
@@ -282,6 +283,22 @@ static void req_watch(struct client *c, const json_t *req, const json_t *id)
     reply_send(c, j);
 }
 
+/* The frame table in the configuration's syntax (schema_dump.h), so a
+ * client can build its command forms from it. */
+static void req_frames(struct client *c, const json_t *req, const json_t *id)
+{
+    (void)req;
+    json_t *j = reply_new("FRAMES", id);
+    json_t *list = schema_frames_json(c->b->cfg.schema);
+    if (!j || !list) {
+        json_decref(list);
+        json_decref(j);
+        return;
+    }
+    json_object_set_new(j, "frames", list);
+    reply_send(c, j);
+}
+
 static void req_send(struct client *c, const json_t *req, const json_t *id)
 {
     (void)id;
@@ -296,6 +313,7 @@ static const struct {
 } requests[] = {
     {"version", req_version}, {"robots", req_robots}, {"state", req_state},
     {"watch", req_watch},     {"stats", req_stats},   {"send", req_send},
+    {"frames", req_frames},
 };
 
 void request_handle(struct client *c, const char *line, size_t len)
@@ -330,7 +348,8 @@ void request_handle(struct client *c, const char *line, size_t len)
             requests[k].fn(c, req, id);
         else
             client_error(c, id, "unknown_cmd",
-                         "unknown cmd \"%s\" (version, robots, state, watch, send, stats)", name);
+                         "unknown cmd \"%s\" (version, robots, state, watch, send, stats, "
+                         "frames)", name);
     }
     json_decref(req);
 }

@@ -46,7 +46,7 @@ endif
 # as PKG_FALLBACK_<name> says, and without a fallback the build stops at once
 # with its name.
 PKG_CONFIG ?= pkg-config
-PKGS      := jansson libmosquitto libev libsystemd
+PKGS      := jansson libmosquitto libev libsystemd libwebsockets
 TEST_PKGS := cmocka
 PKG_FALLBACK_libev := -lev
 
@@ -98,8 +98,11 @@ all: $(DAEMON) $(SIM) $(CLI)
 FLAGS_FILE := $(BUILD)/flags
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(@D)
-	@f='$(subst ','\'',$(CC) $(FINAL_CFLAGS) | $(FINAL_LDFLAGS) | $(TESTLIBS))'; \
+	@f='$(subst ','\'',$(CC) $(FINAL_CFLAGS) | $(FINAL_LDFLAGS) | $(TESTLIBS) | $(WWWDIR))'; \
 	  [ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
+
+# Where the daemon looks for the operator page unless http_root says otherwise.
+$(BUILD)/obj/bridge/web.o: FINAL_CFLAGS += -DRB_WWWDIR='"$(WWWDIR)"'
 
 # The packages an object needs; the test suites also need TEST_PKGS (cmocka).
 NEED_PKGS := $(PKGS)
@@ -205,6 +208,7 @@ SBINDIR  = $(PREFIX)/sbin
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 DOCDIR   = $(PREFIX)/share/doc/rapidbridge
+WWWDIR   = $(PREFIX)/share/rapidbridge/www
 CONFDIR  = /etc/rapidbridge
 # Debian keeps distribution units in /lib/systemd/system; systemd also reads
 # /usr/local/lib/systemd/system, so any other PREFIX keeps them under it.

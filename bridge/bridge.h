@@ -27,6 +27,7 @@
 #define RB_PROTO_MINOR 0
 
 struct client;
+struct lws_context;
 struct mqtt;
 struct link;
 struct robot;
@@ -69,6 +70,8 @@ struct bridge {
     struct diag diag;        /* refusals, unknown hellos, request errors */
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
+    struct lws_context *web; /* NULL unless http_listen is set (web.h) */
+    char web_bound[ADDR_TEXT_MAX]; /* where it listens, port 0 resolved */
     struct notify notify;    /* sd_notify state; idle unless under systemd */
     bool stopping;
 };

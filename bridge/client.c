@@ -2,6 +2,7 @@
 
 #include "request.h"
 #include "robot.h"
+#include "web.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -59,6 +60,29 @@ struct client *client_open(struct bridge *b, int fd, const char *peer)
     return c;
 }
 
+struct client *client_open_ws(struct bridge *b, void *ws, const char *peer)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->b = b;
+    c->fd = -1;
+    c->ws = ws;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->next = b->clients;
+    if (b->clients)
+        b->clients->prev = c;
+    b->clients = c;
+    b->nclients++;
+    send_version(c, NULL);
+    return c;
+}
+
+const char *client_kind(const struct client *c)
+{
+    return c->fd < 0 ? "ws" : "tcp";
+}
+
 static void unlink_dirty(struct client *c)
 {
     if (!c->dirty)
@@ -76,9 +100,13 @@ void client_close(struct client *c)
 {
     struct bridge *b = c->b;
     robots_forget(b, c);
-    ev_io_stop(b->loop, &c->rio);
-    ev_io_stop(b->loop, &c->wio);
-    close(c->fd);
+    if (c->fd < 0) {
+        web_client_closed(c);
+    } else {
+        ev_io_stop(b->loop, &c->rio);
+        ev_io_stop(b->loop, &c->wio);
+        close(c->fd);
+    }
     unlink_dirty(c);
     if (c->prev)
         c->prev->next = c->next;
@@ -228,8 +256,36 @@ static bool write_some(struct client *c)
     return true;
 }
 
+struct msg *client_queue_peek(const struct client *c)
+{
+    return c->q_count ? c->q[c->q_head] : NULL;
+}
+
+void client_queue_consume(struct client *c)
+{
+    if (!c->q_count)
+        return;
+    struct msg *m = c->q[c->q_head];
+    c->q_bytes -= m->len - c->q_off;
+    c->q_off = 0;
+    c->q_head = (c->q_head + 1) % c->q_cap;
+    c->q_count--;
+    msg_unref(m);
+    maybe_report_drops(c);
+}
+
+void client_request_text(struct client *c, const char *data, size_t len)
+{
+    if (!c->closing && !c->doomed)
+        request_handle(c, data, len);
+}
+
 void client_flush(struct client *c)
 {
+    if (c->fd < 0) {
+        web_client_flush(c);
+        return;
+    }
     if (c->doomed) {
         client_close(c);
         return;

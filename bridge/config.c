@@ -685,7 +685,7 @@ static int load_limits(const struct loader *ld, const json_t *v)
 static int load_document(const struct loader *ld, const json_t *root)
 {
     static const char *const known[] = { "robot_listen", "json_listen", "robots",
-        "frames", "limits", "record", "mqtt", NULL };
+        "frames", "limits", "record", "mqtt", "http_listen", "http_root", NULL };
     struct config *cfg = ld->cfg;
     const json_t *v;
 
@@ -699,6 +699,20 @@ static int load_document(const struct loader *ld, const json_t *root)
     if ((v = json_object_get(root, "json_listen"))
         && load_listen(ld, v, "json_listen", &cfg->json_listen) < 0)
         return -1;
+    if ((v = json_object_get(root, "http_listen"))) {
+        if (load_listen(ld, v, "http_listen", &cfg->http_listen) < 0)
+            return -1;
+        cfg->has_http = true;
+    }
+    if ((v = json_object_get(root, "http_root"))) {
+        const char *s = "";
+        if (get_string(ld, v, "http_root", &s) < 0)
+            return -1;
+        if (strlen(s) > HTTP_ROOT_MAX || !s[0])
+            return fail(ld, "http_root", "http_root must be a directory path of 1 to %d bytes",
+                        HTTP_ROOT_MAX);
+        memcpy(cfg->http_root, s, strlen(s) + 1);
+    }
     /* Frames first: a robot's commands may name a custom command type. */
     if ((v = json_object_get(root, "frames")) && load_frames(ld, v) < 0)
         return -1;

@@ -1,6 +1,7 @@
 /* config.h - the bridge's configuration: JSON file -> validated settings.
  *
- * Keys (interface v1, section 3): robot_listen, json_listen, robots[],
+ * Keys (interface v1, section 3): robot_listen, json_listen, http_listen and
+ * http_root (interface 1.1 F, web.h), robots[],
  * frames[] (custom frame types, see schema.h), limits{}, record, and mqtt{}
  * (the optional MQTT publisher, see mqtt.h). Members
  * named "comment" or starting with "_" are ignored anywhere, so an example
@@ -102,9 +103,14 @@ struct mqtt_cfg {
     unsigned queue_messages;           /* messages waiting for the broker, then the oldest go */
 };
 
+#define HTTP_ROOT_MAX 255       /* http_root: the operator page's directory */
+
 struct config {
     struct listen_addr robot_listen;
     struct listen_addr json_listen;
+    bool has_http;             /* http_listen given: serve the page, /ws and /metrics (web.h) */
+    struct listen_addr http_listen;
+    char http_root[HTTP_ROOT_MAX + 1]; /* "" = the compiled-in RB_WWWDIR */
     unsigned nrobots;
     struct robot_cfg robots[ROBOTS_MAX];
     struct limits limits;

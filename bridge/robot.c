@@ -63,6 +63,11 @@ int robots_init(struct bridge *b)
     return 0;
 }
 
+static void count_outcome(struct robot *r, const struct command_req *cmd, enum cmd_outcome o)
+{
+    r->cmd_outcomes[cmd->type_index][o]++;
+}
+
 static void command_free(struct command_req *cmd)
 {
     json_decref(cmd->id);
@@ -85,6 +90,7 @@ static void commands_fail_all(struct robot *r, const char *code, const char *why
     r->queued = 0;
     while (cmd) {
         struct command_req *next = cmd->next;
+        count_outcome(r, cmd, OUTCOME_OFFLINE);
         if (cmd->to.fn)
             reply_error(cmd->to, cmd->id, code, "%s seq %u to robot %s failed: %s", cmd->type,
                         (unsigned)cmd->seq, r->cfg->name, why);
@@ -469,6 +475,9 @@ static void robot_on_ack(struct robot *r, const struct frame_values *fv)
         return;
     }
     struct command_req *cmd = r->inflight[k];
+    bool ok = fv->v[1].len == 2 && memcmp(fv->v[1].str, "OK", 2) == 0;
+    count_outcome(r, cmd, ok ? OUTCOME_OK : OUTCOME_ERR);
+    ack_hist_observe(&r->ack, ev_now(r->b->loop) - cmd->sent_at);
     if (cmd->to.fn) {
         json_t *j = json_pack("{s:s}", "class", "ACK");
         if (j) {
@@ -506,6 +515,9 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct bridge *b = r->b;
     r->frames_in++;
     b->stats.frames_in++;
+    /* fv->def came from this schema: the index exists. */
+    unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
+    r->frames_by_type[ti]++;
     if (fv->def->role == ROLE_ACK)
         robot_on_ack(r, fv);
     else if (fv->def->role == ROLE_IO)
@@ -517,8 +529,6 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct msg *m = n ? msg_new(text, n, true) : NULL;
     if (!m)
         return;
-    /* fv->def came from this schema: the index exists. */
-    unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
     msg_unref(r->latest[ti]);
     r->latest[ti] = msg_ref(m);
     r->latest_at[ti] = now;
@@ -563,6 +573,7 @@ uint32_t robot_peek_seq(const struct robot *r)
 static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_slot slot)
 {
     if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
+        count_outcome(r, cmd, OUTCOME_OFFLINE);
         if (cmd->to.fn)
             reply_error(cmd->to, cmd->id, "robot_offline", "robot %s is not reading its link",
                         r->cfg->name);
@@ -570,6 +581,7 @@ static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_
         return false;
     }
     r->b->stats.commands++;
+    cmd->sent_at = ev_now(r->b->loop);
     r->inflight[slot] = cmd;
     ev_timer_set(&r->ack_timer[slot], r->b->cfg.limits.ack_timeout, 0);
     ev_timer_start(r->b->loop, &r->ack_timer[slot]);
@@ -600,6 +612,9 @@ void robot_send(struct robot *r, struct reply_to to, const json_t *id, const str
         .queue_max = r->b->cfg.limits.command_queue,
     };
     enum command_admit verdict = command_admit(&slots, def->urgent);
+    unsigned ti = (unsigned)schema_index(r->b->cfg.schema, def);
+    if (verdict == COMMAND_OFFLINE || verdict == COMMAND_BUSY)
+        r->cmd_outcomes[ti][verdict == COMMAND_OFFLINE ? OUTCOME_OFFLINE : OUTCOME_BUSY]++;
     if (verdict == COMMAND_OFFLINE) {
         reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
         return;
@@ -617,6 +632,7 @@ void robot_send(struct robot *r, struct reply_to to, const json_t *id, const str
     cmd->to = to;
     cmd->id = id ? json_incref((json_t *)id) : NULL;
     snprintf(cmd->type, sizeof cmd->type, "%s", def->type);
+    cmd->type_index = ti;
     cmd->seq = seq;
     r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
     cmd->len = len;
@@ -645,6 +661,7 @@ static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     log_warn(&r->b->log, "robot %s: no AK for %s seq %u within %.1f s", r->cfg->name, cmd->type,
              (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
+    count_outcome(r, cmd, OUTCOME_TIMEOUT);
     if (cmd->to.fn)
         reply_error(cmd->to, cmd->id, "timeout", "robot %s did not acknowledge %s seq %u within %.1f s",
                     r->cfg->name, cmd->type, (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);

@@ -27,6 +27,7 @@
 #include "command.h"
 #include "decode.h"
 #include "framer.h"
+#include "metrics.h"
 #include "msg.h"
 #include "reply.h"
 
@@ -46,6 +47,8 @@ struct command_req {
     struct reply_to to;         /* to.fn NULL once the asker went away */
     json_t *id;                 /* the request's id, or NULL; owned */
     char type[FRAME_TYPE_MAX + 1];
+    unsigned type_index;        /* schema index of type (metrics) */
+    double sent_at;             /* when it was written to the robot (ack histogram) */
     uint32_t seq;
     size_t len;
     char frame[COMMAND_MAX + 1];
@@ -79,6 +82,9 @@ struct robot {
     uint64_t frames_in;
     uint64_t errors[FRAME_ERR_COUNT];
     uint64_t errors_unlogged;
+    uint64_t frames_by_type[FRAME_TYPES_MAX];            /* per schema index, HB too (metrics.h) */
+    uint64_t cmd_outcomes[FRAME_TYPES_MAX][OUTCOMES];    /* per schema index and outcome */
+    struct ack_hist ack;                                 /* send -> AK round trips */
     double last_err_log;
     struct msg **latest;        /* per schema index, the FRAME text sent; a reference each */
     double latest_at[FRAME_TYPES_MAX]; /* per schema index, when latest arrived (Unix time) */

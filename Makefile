@@ -147,6 +147,7 @@ replay-update: all $(BUILD)/tests/e2e_replay
 # The sanitizer build is a second tree, $(BUILD)/san.
 test:
 	$(MAKE) check
+	$(MAKE) check-browser
 	$(MAKE) check BUILD=$(BUILD)/san SAN=1
 	$(MAKE) fuzz-replay
 	$(MAKE) check-systemd
@@ -261,6 +262,18 @@ check-install: all
 
 # Every `make check` (plain and sanitizer builds) checks the installation too.
 check: check-install
+
+# tests/web: /ws and /metrics with real clients (python3-websockets, the
+# Prometheus parser) in every tree; the page in headless Chromium once per
+# `make test` (check-browser). Each prints "NAME: N passed, M failed".
+WEB_PY := /usr/bin/python3
+.PHONY: check-web check-browser
+check-web: all
+	@$(TEST_ENV) bash tests/web/run.sh $(WEB_PY) tests/web/test_ws.py tests/web/test_metrics.py
+check-browser: all
+	@$(TEST_ENV) RB_WEB_SHOT=$(abspath $(BUILD))/web/operator.png \
+	  bash tests/web/run.sh $(WEB_PY) tests/web/test_browser.py
+check: check-web
 
 # The RAPID examples' names and string lengths, per task (tests/rapid/rapid_lint.py).
 .PHONY: rapid-lint

@@ -219,6 +219,7 @@ MAN8    := bridge/man/rapidbridge.8
 MAN5    := bridge/man/rapidbridge.json.5
 DOCS    := config/cell-example.json protocol/PROTOCOL.md
 SHIPPED_CONF := config/bridge.json
+WWW     := bridge/www/index.html bridge/www/app.js bridge/www/style.css bridge/www/screenshot.png
 
 .PHONY: install uninstall check-install
 install: all
@@ -229,6 +230,8 @@ install: all
 	$(INSTALL) -m 0644 $(MAN8) "$(DESTDIR)$(MANDIR)/man8/"
 	$(INSTALL) -m 0644 $(MAN5) "$(DESTDIR)$(MANDIR)/man5/"
 	$(INSTALL) -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
+	$(INSTALL) -d "$(DESTDIR)$(WWWDIR)"
+	$(INSTALL) -m 0644 $(WWW) "$(DESTDIR)$(WWWDIR)/"
 	sed 's|@SBINDIR@|$(SBINDIR)|g' config/rapidbridge.service.in > "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
 	chmod 0644 "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
 	$(INSTALL) -D -m 0644 config/rapidbridge.logrotate "$(DESTDIR)/etc/logrotate.d/rapidbridge"
@@ -248,6 +251,8 @@ uninstall:
 	  "$(DESTDIR)$(MANDIR)/man5/$(notdir $(MAN5))" "$(DESTDIR)$(UNITDIR)/rapidbridge.service" \
 	  $(foreach f,$(notdir $(DOCS)),"$(DESTDIR)$(DOCDIR)/$(f)") "$(DESTDIR)$(CONFDIR)/bridge.json.dist" \
 	  "$(DESTDIR)/etc/logrotate.d/rapidbridge"
+	rm -f $(foreach f,$(notdir $(WWW)),"$(DESTDIR)$(WWWDIR)/$(f)")
+	rmdir "$(DESTDIR)$(WWWDIR)" "$(DESTDIR)$(PREFIX)/share/rapidbridge" 2>/dev/null || true
 	rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true
 	@if cmp -s $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json"; then \
 	  echo "rm -f $(DESTDIR)$(CONFDIR)/bridge.json"; rm -f "$(DESTDIR)$(CONFDIR)/bridge.json"; \

@@ -306,11 +306,22 @@ static int ws_writeable(struct lws *wsi, struct web_session *s)
     return 0;
 }
 
+/* Called before the loop sleeps, as TCP clients are written then: ask for
+ * a writeable callback and service it now (lws_service_fd, the API for a
+ * poll that is not libwebsockets' own) rather than a loop turn later. A
+ * socket that is not writable after all keeps the rest for the next
+ * POLLOUT, as libwebsockets does for any partial write. The callback may
+ * close the connection, and with it free c. */
 void web_client_flush(struct client *c)
 {
     struct web_session *s = c->ws;
-    if (s && s->wsi && (c->q_count || c->closing || c->doomed))
-        lws_callback_on_writable(s->wsi);
+    if (!s || !s->wsi || !(c->q_count || c->closing || c->doomed))
+        return;
+    lws_callback_on_writable(s->wsi);
+    struct lws_pollfd pfd = {
+        .fd = lws_get_socket_fd(s->wsi), .events = LWS_POLLOUT, .revents = LWS_POLLOUT,
+    };
+    lws_service_fd(lws_get_context(s->wsi), &pfd);
 }
 
 void web_client_closed(struct client *c)

@@ -22,7 +22,9 @@ struct bridge;
 
 /* How a command to a robot ended; the names are the audit outcomes in lower
  * case (rapidbridge_commands_total{outcome}). */
-enum cmd_outcome { OUTCOME_OK, OUTCOME_ERR, OUTCOME_TIMEOUT, OUTCOME_OFFLINE, OUTCOME_BUSY, OUTCOMES };
+enum cmd_outcome {
+    OUTCOME_OK, OUTCOME_ERR, OUTCOME_TIMEOUT, OUTCOME_OFFLINE, OUTCOME_BUSY, OUTCOMES
+};
 
 /* Upper bounds (seconds) of the ack histogram's buckets, +Inf excluded:
  * from a fast robot on the cell network (~1 ms) to the default ack timeout

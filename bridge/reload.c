@@ -56,8 +56,9 @@ static void keep_restart_settings(struct bridge *b, struct config *next)
         log_warn(&b->log, "reload: listener addresses change only with a restart");
     next->robot_listen = b->cfg.robot_listen;
     next->json_listen = b->cfg.json_listen;
-    if (!b->listen_overridden && (next->has_http != b->cfg.has_http || !addr_equal(&next->http_listen, &b->cfg.http_listen) ||
-        strcmp(next->http_root, b->cfg.http_root) != 0))
+    if (!b->listen_overridden &&
+        (next->has_http != b->cfg.has_http || !addr_equal(&next->http_listen, &b->cfg.http_listen) ||
+         strcmp(next->http_root, b->cfg.http_root) != 0))
         log_warn(&b->log, "reload: http_listen and http_root change only with a restart");
     next->has_http = b->cfg.has_http;
     next->http_listen = b->cfg.http_listen;

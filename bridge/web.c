@@ -149,7 +149,8 @@ static int http_request(struct lws *wsi, struct web_session *s, struct bridge *b
         return 0;
     }
     if (strcmp(uri, "/ws") == 0)
-        return http_text(wsi, s, 400, "/ws is a WebSocket: it needs an Upgrade: websocket request\n");
+        return http_text(wsi, s, 400,
+                         "/ws is a WebSocket: it needs an Upgrade: websocket request\n");
     return http_text(wsi, s, 404, "not found\n");
 }
 
@@ -412,7 +413,8 @@ int web_open(struct bridge *b, char err[NET_ERR_MAX])
     info.timeout_secs = 10;
     /* Security headers (CSP that allows only this origin) on every reply;
      * no SIGPIPE handler or other process-wide change: the daemon has its own. */
-    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+    info.options = LWS_SERVER_OPTION_LIBEV |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (!strchr(a->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;

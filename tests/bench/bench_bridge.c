@@ -327,7 +327,8 @@ static void combine(const struct load_result *rs, int n, struct load_result *out
         out->missing += r->missing;
         out->ws_missing += r->ws_missing;
         out->ws_told_dropped += r->ws_told_dropped;
-        out->ws_deliv_min = r->ws_deliv_min < out->ws_deliv_min ? r->ws_deliv_min : out->ws_deliv_min;
+        if (r->ws_deliv_min < out->ws_deliv_min)
+            out->ws_deliv_min = r->ws_deliv_min;
         out->told_dropped += r->told_dropped;
         out->stalled_got += r->stalled_got;
         out->samples += r->samples;

@@ -773,6 +773,16 @@ static void summarize(struct run *r, struct load_result *res)
     }
 }
 
+/* TCP and WebSocket watchers alternate in connection order, so neither kind
+ * is always the first written when a frame fans out. */
+static enum conn_kind healthy_kind(const struct load_spec *s, unsigned i)
+{
+    unsigned pairs = s->watchers < s->ws_watchers ? s->watchers : s->ws_watchers;
+    if (i < 2 * pairs)
+        return i % 2 ? K_WS : K_WATCHER;
+    return s->watchers > s->ws_watchers ? K_WATCHER : K_WS;
+}
+
 int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t client_port,
              const struct load_spec *spec, struct load_result *res, char err[LOAD_ERR_MAX])
 {
@@ -799,7 +809,7 @@ int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t c
     for (unsigned i = 0; i < r->nconns; i++) {
         r->conns[i].fd = -1;
         r->conns[i].st = S_CLOSED;
-        r->conns[i].kind = i < spec->watchers ? K_WATCHER : i < healthy ? K_WS
+        r->conns[i].kind = i < healthy ? healthy_kind(spec, i)
                          : i < healthy + spec->stalled ? K_STALLED : K_CONTROL;
     }
 

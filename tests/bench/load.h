@@ -18,7 +18,8 @@
  * WebSocket watchers (ws_watchers, bridge only) connect to http_port, upgrade
  * at /ws with a minimal client of their own (test code: the masked frame
  * writer and frame reader of RFC 6455, nothing more), send the same watch,
- * and are counted apart (ws_* results), in the same run as the TCP ones.
+ * and are counted apart (ws_* results), in the same run as the TCP ones and
+ * alternating with them in connection order.
  *
  * Stalled clients read their handshake and HI, then never read again (their
  * receive buffer is shrunk to LOAD_STALLED_RCVBUF). They connect before the

@@ -117,7 +117,7 @@ static int http_text(struct lws *wsi, struct web_session *s, unsigned status, co
 
 static int http_metrics(struct lws *wsi, struct web_session *s, struct bridge *b)
 {
-    char tok[WEB_TOKEN_MAX + 1];
+    char tok[WEB_TOKEN_MAX + 1] = "";
     int n = bearer_token(wsi, tok);
     bool may = n >= 0 && web_may_watch(b, tok, n > 0 ? (size_t)n : 0);
     explicit_bzero(tok, sizeof tok);
@@ -209,7 +209,7 @@ static int ws_established(struct lws *wsi, struct web_session *s, struct bridge 
     if (!s->c)
         return -1;
     net_sndbuf(lws_get_socket_fd(wsi), CLIENT_SNDBUF);
-    char tok[WEB_TOKEN_MAX + 1];
+    char tok[WEB_TOKEN_MAX + 1] = "";
     int n = bearer_token(wsi, tok);
     if (n > 0)
         web_authenticate(b, s->c, tok, (size_t)n);

@@ -89,6 +89,8 @@ class Bridge:
 
     def close(self):
         self.stop_sim()
+        if self.log.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -98,6 +100,13 @@ class Bridge:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+    def exited_cleanly(self):
+        """After close(): status 0, and nothing a sanitizer said in the log."""
+        rc = self.close()
+        text = open(self.log_path).read()
+        assert rc == 0 and "Sanitizer" not in text and "runtime error" not in text, \
+            "bridge exit status %s: %s" % (rc, text[-2000:])
 
     def __enter__(self):
         return self

@@ -170,6 +170,9 @@ def main():
             for fn in (joints_move, login_and_control, setdo_ack, io_and_events, smooth_and_local,
                        screenshots, stale_after_stop):
                 t.run(fn, p)
+            d.quit()
+            d = None
+            t.run(b.exited_cleanly)
     except Exception as e:
         t.failed += 1
         print("[  FAILED  ] set-up: %s: %s" % (type(e).__name__, e))

@@ -107,6 +107,7 @@ def main():
     with Bridge() as b:
         for fn in (families_present_when_idle, against_stats, http_side):
             t.run(fn, b)
+        t.run(b.exited_cleanly)
     t.finish()
 
 

@@ -228,6 +228,7 @@ def main():
         for fn in (version_on_connect, subprotocol, watch_filters, state_and_frames, send_ack, auth,
                    slow_client, bad_upgrades, oversized_and_binary):
             t.run(fn, b)
+        t.run(b.exited_cleanly)
     t.finish()
 
 

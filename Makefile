@@ -46,7 +46,7 @@ endif
 # as PKG_FALLBACK_<name> says, and without a fallback the build stops at once
 # with its name.
 PKG_CONFIG ?= pkg-config
-PKGS      := jansson libmosquitto libev libsystemd openssl
+PKGS      := jansson libmosquitto libev libsystemd openssl libwebsockets
 TEST_PKGS := cmocka
 PKG_FALLBACK_libev := -lev
 
@@ -98,8 +98,11 @@ all: $(DAEMON) $(SIM) $(CLI)
 FLAGS_FILE := $(BUILD)/flags
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(@D)
-	@f='$(subst ','\'',$(CC) $(FINAL_CFLAGS) | $(FINAL_LDFLAGS) | $(TESTLIBS))'; \
+	@f='$(subst ','\'',$(CC) $(FINAL_CFLAGS) | $(FINAL_LDFLAGS) | $(TESTLIBS) | $(WWWDIR))'; \
 	  [ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
+
+# Where the daemon looks for the operator page unless http_root says otherwise.
+$(BUILD)/obj/bridge/web.o: FINAL_CFLAGS += -DRB_WWWDIR='"$(WWWDIR)"'
 
 # The packages an object needs; the test suites also need TEST_PKGS (cmocka).
 NEED_PKGS := $(PKGS)
@@ -144,6 +147,7 @@ replay-update: all $(BUILD)/tests/e2e_replay
 # The sanitizer build is a second tree, $(BUILD)/san.
 test:
 	$(MAKE) check
+	$(MAKE) check-browser
 	$(MAKE) check BUILD=$(BUILD)/san SAN=1
 	$(MAKE) fuzz-replay
 	$(MAKE) check-systemd
@@ -205,6 +209,7 @@ SBINDIR  = $(PREFIX)/sbin
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man
 DOCDIR   = $(PREFIX)/share/doc/rapidbridge
+WWWDIR   = $(PREFIX)/share/rapidbridge/www
 CONFDIR  = /etc/rapidbridge
 # Debian keeps distribution units in /lib/systemd/system; systemd also reads
 # /usr/local/lib/systemd/system, so any other PREFIX keeps them under it.
@@ -214,6 +219,7 @@ MAN8    := bridge/man/rapidbridge.8
 MAN5    := bridge/man/rapidbridge.json.5
 DOCS    := config/cell-example.json protocol/PROTOCOL.md
 SHIPPED_CONF := config/bridge.json
+WWW     := bridge/www/index.html bridge/www/app.js bridge/www/style.css bridge/www/screenshot.png
 
 .PHONY: install uninstall check-install
 install: all
@@ -224,6 +230,8 @@ install: all
 	$(INSTALL) -m 0644 $(MAN8) "$(DESTDIR)$(MANDIR)/man8/"
 	$(INSTALL) -m 0644 $(MAN5) "$(DESTDIR)$(MANDIR)/man5/"
 	$(INSTALL) -m 0644 $(DOCS) "$(DESTDIR)$(DOCDIR)/"
+	$(INSTALL) -d "$(DESTDIR)$(WWWDIR)"
+	$(INSTALL) -m 0644 $(WWW) "$(DESTDIR)$(WWWDIR)/"
 	sed 's|@SBINDIR@|$(SBINDIR)|g' config/rapidbridge.service.in > "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
 	chmod 0644 "$(DESTDIR)$(UNITDIR)/rapidbridge.service"
 	$(INSTALL) -D -m 0644 config/rapidbridge.logrotate "$(DESTDIR)/etc/logrotate.d/rapidbridge"
@@ -243,6 +251,8 @@ uninstall:
 	  "$(DESTDIR)$(MANDIR)/man5/$(notdir $(MAN5))" "$(DESTDIR)$(UNITDIR)/rapidbridge.service" \
 	  $(foreach f,$(notdir $(DOCS)),"$(DESTDIR)$(DOCDIR)/$(f)") "$(DESTDIR)$(CONFDIR)/bridge.json.dist" \
 	  "$(DESTDIR)/etc/logrotate.d/rapidbridge"
+	rm -f $(foreach f,$(notdir $(WWW)),"$(DESTDIR)$(WWWDIR)/$(f)")
+	rmdir "$(DESTDIR)$(WWWDIR)" "$(DESTDIR)$(PREFIX)/share/rapidbridge" 2>/dev/null || true
 	rmdir "$(DESTDIR)$(DOCDIR)" 2>/dev/null || true
 	@if cmp -s $(SHIPPED_CONF) "$(DESTDIR)$(CONFDIR)/bridge.json"; then \
 	  echo "rm -f $(DESTDIR)$(CONFDIR)/bridge.json"; rm -f "$(DESTDIR)$(CONFDIR)/bridge.json"; \
@@ -257,6 +267,18 @@ check-install: all
 
 # Every `make check` (plain and sanitizer builds) checks the installation too.
 check: check-install
+
+# tests/web: /ws and /metrics with real clients (python3-websockets, the
+# Prometheus parser) in every tree; the page in headless Chromium once per
+# `make test` (check-browser). Each prints "NAME: N passed, M failed".
+WEB_PY := /usr/bin/python3
+.PHONY: check-web check-browser
+check-web: all
+	@$(TEST_ENV) bash tests/web/run.sh $(WEB_PY) tests/web/test_ws.py tests/web/test_metrics.py
+check-browser: all
+	@$(TEST_ENV) RB_WEB_SHOT=$(abspath $(BUILD))/web/operator.png \
+	  bash tests/web/run.sh $(WEB_PY) tests/web/test_browser.py
+check: check-web
 
 # The RAPID examples' names and string lengths, per task (tests/rapid/rapid_lint.py).
 .PHONY: rapid-lint

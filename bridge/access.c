@@ -157,9 +157,8 @@ void auth_succeeded(struct auth_table *t, const char *key)
 
 /* The back-off key of a connection: its address without the port
  * ("10.0.0.5", "::1"), or for a Unix socket client "unix:uid=N". */
-static void auth_key(const struct client *c, char key[ADDR_TEXT_MAX])
+static void auth_key(const char *peer, char key[ADDR_TEXT_MAX])
 {
-    const char *peer = c->peer;
     if (strncmp(peer, "unix:", 5) == 0) {
         size_t n = strcspn(peer, ",");
         snprintf(key, ADDR_TEXT_MAX, "%.*s", (int)n, peer);
@@ -192,10 +191,11 @@ static int token_lookup(const struct config *cfg, const char *token, size_t len)
     return found;
 }
 
-bool access_authenticate(struct bridge *b, struct client *c, const char *token, size_t len)
+bool access_authenticate_peer(struct bridge *b, struct principal *who, const char *peer,
+                             const char *token, size_t len)
 {
     char key[ADDR_TEXT_MAX];
-    auth_key(c, key);
+    auth_key(peer, key);
     double now = ev_now(b->loop);
     int found = -1;
     bool blocked = auth_blocked(&b->auth, key, now);
@@ -205,22 +205,27 @@ bool access_authenticate(struct bridge *b, struct client *c, const char *token, 
             auth_failed(&b->auth, key, now);
             if (auth_blocked(&b->auth, key, now))
                 log_warn(&b->log, "client %s: %u failed auth attempts: %s blocked for %.0f s",
-                         c->peer, AUTH_FAILS_BEFORE_BLOCK, key,
+                         peer, AUTH_FAILS_BEFORE_BLOCK, key,
                          auth_find(&b->auth, key)->block);
         }
     }
     if (found < 0) {
-        log_debug(&b->log, "client %s: auth failed%s", c->peer, blocked ? " (blocked)" : "");
-        json_t *rec = audit_event("auth_failed", &c->who, c->peer);
+        log_debug(&b->log, "client %s: auth failed%s", peer, blocked ? " (blocked)" : "");
+        json_t *rec = audit_event("auth_failed", who, peer);
         if (rec && blocked)
             json_object_set_new(rec, "blocked", json_true());
         audit_record(b, rec);
         return false;
     }
     auth_succeeded(&b->auth, key);
-    principal_token(&c->who, b->cfg.tokens[found].name);
+    principal_token(who, b->cfg.tokens[found].name);
     char text[PRINCIPAL_TEXT_MAX];
-    log_info(&b->log, "client %s: authenticated as %s", c->peer, principal_text(&c->who, text));
-    audit_record(b, audit_event("auth", &c->who, c->peer));
+    log_info(&b->log, "client %s: authenticated as %s", peer, principal_text(who, text));
+    audit_record(b, audit_event("auth", who, peer));
     return true;
+}
+
+bool access_authenticate(struct bridge *b, struct client *c, const char *token, size_t len)
+{
+    return access_authenticate_peer(b, &c->who, c->peer, token, len);
 }

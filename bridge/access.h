@@ -60,6 +60,10 @@ bool access_may(const struct bridge *b, const struct principal *who, int robot_i
  * Applies the back-off and writes the auth / auth_failed audit record.
  * The caller replies (AUTH or ERROR unauthorized) and wipes its copies. */
 bool access_authenticate(struct bridge *b, struct client *c, const char *token, size_t len);
+/* The same for a principal that is not a JSON connection (an HTTP request's
+ * Authorization: Bearer): who becomes token:NAME; peer is "ADDR:PORT". */
+bool access_authenticate_peer(struct bridge *b, struct principal *who, const char *peer,
+                              const char *token, size_t len);
 
 /* {ROBOT: ["watch", "control", ..., command types the allowlist has], ...}:
  * what who may do, robot by robot (robots with nothing left out). */

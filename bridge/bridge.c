@@ -9,6 +9,7 @@
 #include "reload.h"
 #include "robot.h"
 #include "tls.h"
+#include "web.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +182,8 @@ int bridge_open(struct bridge *b, struct ev_loop *loop, char err[NET_ERR_MAX])
         return -1;
     if (mqtt_open(b, err) < 0)
         return -1;
+    if (web_open(b, err) < 0)
+        return -1;
 
     ev_io_init(&b->robot_accept, robot_accept_cb, b->robot_fd, EV_READ);
     ev_io_init(&b->json_accept, json_accept_cb, b->json_fd, EV_READ);
@@ -236,6 +239,10 @@ void bridge_close(struct bridge *b)
         ev_prepare_stop(b->loop, &b->flush);
         ev_timer_stop(b->loop, &b->sweep);
         robots_close_all(b, "shutdown");
+    }
+    /* Its WebSocket clients go with the context; then the TCP ones. */
+    web_close(b);
+    if (b->loop) {
         while (b->clients)
             client_close(b->clients);
         local_close(b);

@@ -34,6 +34,7 @@
 #define ROBOT_REQUEST_OUTCOMES 8 /* room for enum serve_outcome (serve.h) */
 
 struct client;
+struct lws_context;
 struct mqtt;
 struct link;
 struct robot;
@@ -78,6 +79,8 @@ struct bridge {
     struct diag diag;        /* refusals, unknown hellos, request errors */
     FILE *record;            /* --record log, or NULL */
     struct mqtt *mqtt;       /* NULL unless the configuration has "mqtt" */
+    struct lws_context *web; /* NULL unless http_listen is set (web.h) */
+    char web_bound[ADDR_TEXT_MAX]; /* where it listens, port 0 resolved */
     struct notify notify;    /* sd_notify state; idle unless under systemd */
     struct tls_server *json_tls; /* TLS on json_listen (tls.h), or NULL: plain TCP */
     struct peers peers;      /* connections per address (peers.h) */

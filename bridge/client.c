@@ -3,6 +3,7 @@
 #include "request.h"
 #include "robot.h"
 #include "serve.h"
+#include "web.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -106,6 +107,22 @@ void client_tls_verified(struct client *c)
     principal_cert(&c->who, c->tls_cn);
 }
 
+struct client *client_open_ws(struct bridge *b, void *ws, const char *peer)
+{
+    struct client *c = client_new(b, -1, peer);
+    if (!c)
+        return NULL;
+    c->ws = ws;
+    send_version(c, NULL);
+    return c;
+}
+
+/* For rapidbridge_clients{kind}: TLS is a TCP client. */
+const char *client_kind(const struct client *c)
+{
+    return c->fd < 0 ? "ws" : c->unix_socket ? "unix" : "tcp";
+}
+
 static void unlink_dirty(struct client *c)
 {
     if (!c->dirty)
@@ -125,10 +142,14 @@ void client_close(struct client *c)
     lease_client_gone(b, c);
     robots_forget(b, c);
     serve_client_gone(b, c);
-    ev_io_stop(b->loop, &c->rio);
-    ev_io_stop(b->loop, &c->wio);
-    c->tx->shutdown(c);
-    close(c->fd);
+    if (c->fd < 0) {
+        web_client_closed(c);
+    } else {
+        ev_io_stop(b->loop, &c->rio);
+        ev_io_stop(b->loop, &c->wio);
+        c->tx->shutdown(c);
+        close(c->fd);
+    }
     unlink_dirty(c);
     if (c->prev)
         c->prev->next = c->next;
@@ -280,8 +301,41 @@ static bool write_some(struct client *c)
     return true;
 }
 
+struct msg *client_queue_peek(const struct client *c)
+{
+    return c->q_count ? c->q[c->q_head] : NULL;
+}
+
+void client_queue_consume(struct client *c)
+{
+    if (!c->q_count)
+        return;
+    struct msg *m = c->q[c->q_head];
+    c->q_bytes -= m->len - c->q_off;
+    c->q_off = 0;
+    c->q_head = (c->q_head + 1) % c->q_cap;
+    c->q_count--;
+    msg_unref(m);
+    maybe_report_drops(c);
+}
+
+static bool line_blank(const char *line, size_t len);
+
+void client_request_text(struct client *c, const char *data, size_t len)
+{
+    if (c->closing || c->doomed)
+        return;
+    if (c->first_deadline && !line_blank(data, len))
+        c->first_deadline = 0;
+    request_handle(c, data, len);
+}
+
 void client_flush(struct client *c)
 {
+    if (c->fd < 0) {
+        web_client_flush(c);
+        return;
+    }
     if (c->doomed) {
         client_close(c);
         return;
@@ -336,8 +390,10 @@ double clients_expire(struct bridge *b, double now)
             client_error(c, NULL, "timeout", "request line incomplete for %g s; closing",
                          lim->request_timeout);
         /* One write without waiting, then close: a client that does not
-         * read must not keep its slot by not taking the ERROR. */
-        write_some(c);
+         * read must not keep its slot by not taking the ERROR. (A WebSocket
+         * client is closed at once: libwebsockets writes only when asked.) */
+        if (c->fd >= 0)
+            write_some(c);
         client_close(c);
     }
     double shortest = lim->first_request_timeout < lim->request_timeout

@@ -30,6 +30,12 @@
  * is closed once nothing is left for it. A watcher that closes is closed
  * at once.
  *
+ * WebSocket clients (web.h) are the same struct with fd -1 and `ws` set:
+ * libwebsockets owns the socket, each whole text message is one request
+ * (client_request_text), and web.c drains the queue one message per
+ * WebSocket message (client_queue_peek/consume), so queue bounds, drops and
+ * DROPPED notices are the same as for TCP clients.
+ *
  * Ownership: clients belong to the bridge's list; client_close() unlinks and
  * frees one (its queue references are released).
  */
@@ -90,7 +96,9 @@ struct client {
     bool closing;                  /* close once the queue is written */
     bool doomed;                   /* close at the next flush, queue or not */
     bool input_closed;             /* the client half-closed: answer, then close */
-    int fd;
+    int fd;                        /* -1 for a WebSocket client */
+    void *ws;                      /* the WebSocket session (web.c) when fd is -1 */
+    bool unix_socket;              /* came through json_unix (local.c) */
     ev_io rio, wio;
     char peer[ADDR_TEXT_MAX];
     struct sockaddr_storage peer_sa; /* counted in b->peers when peer_counted */
@@ -129,6 +137,19 @@ void client_start(struct client *c);
  * CN. (Where the principal cert:CN is set.) */
 void client_tls_verified(struct client *c);
 void client_close(struct client *c);
+
+/* A WebSocket client (web.c): no socket of its own; ws is its session, told
+ * of flushes and of the close (web_client_flush, web_client_closed). Sends
+ * the VERSION banner. NULL when out of memory. */
+struct client *client_open_ws(struct bridge *b, void *ws, const char *peer);
+/* One whole request (no line reassembly): a WebSocket text message. */
+void client_request_text(struct client *c, const char *data, size_t len);
+/* The oldest queued message, or NULL; consume drops it from the queue (and
+ * may queue a DROPPED notice when the queue got short enough). */
+struct msg *client_queue_peek(const struct client *c);
+void client_queue_consume(struct client *c);
+/* "tcp" or "ws": rapidbridge_clients{kind}. */
+const char *client_kind(const struct client *c);
 
 /* Queue a message (the queue takes its own reference). A stream message is
  * dropped when the client is behind; returns false when it was dropped. */

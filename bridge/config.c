@@ -989,7 +989,13 @@ int config_check_exposure(const struct config *cfg, char err[CONFIG_ERR_MAX])
                  cfg->json_listen.host, (unsigned)cfg->json_listen.port);
         return -1;
     }
-    /* http_listen (interface 1.1 F) joins this check where it is parsed. */
+    if (cfg->has_http && !listen_addr_is_loopback(&cfg->http_listen)) {
+        snprintf(err, CONFIG_ERR_MAX, "http_listen %s:%u is not a loopback address and there are "
+                 "no access rules: add an \"access\" section saying who may do what (and a "
+                 "tokens_file for the page and scrapers), or listen on 127.0.0.1",
+                 cfg->http_listen.host, (unsigned)cfg->http_listen.port);
+        return -1;
+    }
     return 0;
 }
 
@@ -999,7 +1005,7 @@ static int load_document(const struct loader *ld, const json_t *root)
 {
     static const char *const known[] = { "robot_listen", "json_listen", "robots",
         "frames", "limits", "record", "mqtt", "tokens_file", "audit_file", "json_unix",
-        "access", "json_tls", NULL };
+        "access", "json_tls", "http_listen", "http_root", NULL };
     struct config *cfg = ld->cfg;
     const json_t *v;
 
@@ -1015,6 +1021,20 @@ static int load_document(const struct loader *ld, const json_t *root)
         return -1;
     if ((v = json_object_get(root, "json_tls")) && config_tls(ld, v, "json_tls", &cfg->json_tls) < 0)
         return -1;
+    if ((v = json_object_get(root, "http_listen"))) {
+        if (load_listen(ld, v, "http_listen", &cfg->http_listen) < 0)
+            return -1;
+        cfg->has_http = true;
+    }
+    if ((v = json_object_get(root, "http_root"))) {
+        const char *s = "";
+        if (get_string(ld, v, "http_root", &s) < 0)
+            return -1;
+        if (strlen(s) > HTTP_ROOT_MAX || !s[0])
+            return fail(ld, "http_root", "http_root must be a directory path of 1 to %d bytes",
+                        HTTP_ROOT_MAX);
+        memcpy(cfg->http_root, s, strlen(s) + 1);
+    }
     /* Frames first: a robot's commands may name a custom command type. */
     if ((v = json_object_get(root, "frames")) && load_frames(ld, v) < 0)
         return -1;
@@ -1053,7 +1073,8 @@ static int load_document(const struct loader *ld, const json_t *root)
         return -1;
     char why[CONFIG_ERR_MAX];
     if (config_check_exposure(cfg, why) < 0)
-        return fail(ld, "json_listen", "%s", why);
+        return fail(ld, strncmp(why, "http_listen", 11) == 0 ? "http_listen" : "json_listen", "%s",
+                    why);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* config.h - the bridge's configuration: JSON file -> validated settings.
  *
- * Keys (interface v1, section 3): robot_listen, json_listen, robots[],
+ * Keys (interface v1, section 3): robot_listen, json_listen, http_listen and
+ * http_root (interface 1.1 F, web.h), robots[],
  * frames[] (custom frame types, see schema.h), limits{}, record, and mqtt{}
  * (the optional MQTT publisher, see mqtt.h), json_tls{} (TLS on
  * json_listen, see tls.h). Members
@@ -154,11 +155,15 @@ struct access_rule {
     unsigned may;              /* enum grant bits */
     uint64_t commands;         /* bit i: command type schema_at(i) */
 };
+#define HTTP_ROOT_MAX 255       /* http_root: the operator page's directory */
 
 struct config {
     struct listen_addr robot_listen;
     struct listen_addr json_listen;
     struct tls_cfg json_tls;   /* enabled false: plain TCP */
+    bool has_http;             /* http_listen given: serve the page, /ws and /metrics (web.h) */
+    struct listen_addr http_listen;
+    char http_root[HTTP_ROOT_MAX + 1]; /* "" = the compiled-in RB_WWWDIR */
     unsigned nrobots;
     struct robot_cfg robots[ROBOTS_MAX];
     struct limits limits;

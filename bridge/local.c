@@ -50,6 +50,7 @@ static void local_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         struct client *c = client_open(b, fd, peer);
         if (!c)
             continue;
+        c->unix_socket = true;
         principal_user(&c->who, cred.uid, cred.gid);
         char text[PRINCIPAL_TEXT_MAX];
         log_debug(&b->log, "client %s connected as %s", peer, principal_text(&c->who, text));

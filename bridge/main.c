@@ -18,7 +18,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: rapidbridge [-c FILE] [--robot-listen HOST:PORT] [--json-listen HOST:PORT]\n"
-            "                   [--record FILE] [-v] [-q] [-h] [--version]\n"
+            "                   [--http-listen HOST:PORT] [--http-root DIR] [--record FILE]\n"
+            "                   [-v] [-q] [-h] [--version]\n"
             "       rapidbridge --check-config [-c FILE] [--record FILE]\n"
             "\n"
             "Bridges ABB RAPID robot programs (ASCII frames over TCP) to JSON clients.\n"
@@ -26,6 +27,9 @@ static void usage(FILE *out)
             "  -c, --config FILE        JSON configuration (default %s if it exists)\n"
             "      --robot-listen H:P   where controllers connect (default %s)\n"
             "      --json-listen H:P    where JSON clients connect (default %s)\n"
+            "      --http-listen H:P    serve the operator page, /ws and /metrics (default off)\n"
+            "      --http-root DIR      the operator page's files (default http_root, or\n"
+            "                           PREFIX/share/rapidbridge/www)\n"
             "                           port 0 picks a free port; the bound ports are logged\n"
             "      --record FILE        append every robot frame with its receive time\n"
             "      --check-config       check the configuration as a start would, start\n"
@@ -53,12 +57,15 @@ static int check_config(struct config *cfg, const char *path, bool record_from_c
     return rc < 0 ? 1 : 0;
 }
 
-enum { OPT_ROBOT_LISTEN = 256, OPT_JSON_LISTEN, OPT_RECORD, OPT_VERSION, OPT_CHECK_CONFIG };
+enum { OPT_ROBOT_LISTEN = 256, OPT_JSON_LISTEN, OPT_RECORD, OPT_VERSION, OPT_CHECK_CONFIG,
+       OPT_HTTP_LISTEN, OPT_HTTP_ROOT };
 
 static const struct option options[] = {
     {"config", required_argument, NULL, 'c'},
     {"robot-listen", required_argument, NULL, OPT_ROBOT_LISTEN},
     {"json-listen", required_argument, NULL, OPT_JSON_LISTEN},
+    {"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
+    {"http-root", required_argument, NULL, OPT_HTTP_ROOT},
     {"record", required_argument, NULL, OPT_RECORD},
     {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
     {"verbose", no_argument, NULL, 'v'},
@@ -73,6 +80,7 @@ int main(int argc, char **argv)
     static struct bridge b;
     b.log.level = LOG_INFO;
     const char *config_path = NULL, *robot_listen = NULL, *json_listen = NULL, *record = NULL;
+    const char *http_listen = NULL, *http_root = NULL;
     bool check_only = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:vqh", options, NULL)) != -1) {
@@ -80,6 +88,8 @@ int main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case OPT_ROBOT_LISTEN: robot_listen = optarg; break;
         case OPT_JSON_LISTEN: json_listen = optarg; break;
+        case OPT_HTTP_LISTEN: http_listen = optarg; break;
+        case OPT_HTTP_ROOT: http_root = optarg; break;
         case OPT_RECORD: record = optarg; break;
         case OPT_CHECK_CONFIG: check_only = true; break;
         case 'v': b.log.level = LOG_DEBUG; break;
@@ -118,6 +128,18 @@ int main(int argc, char **argv)
         bad = robot_listen;
     else if (json_listen && listen_addr_parse(json_listen, &b.cfg.json_listen) < 0)
         bad = json_listen;
+    else if (http_listen && listen_addr_parse(http_listen, &b.cfg.http_listen) < 0)
+        bad = http_listen;
+    if (http_listen && !bad)
+        b.cfg.has_http = true;
+    if (http_root && !bad && (!http_root[0] || strlen(http_root) > HTTP_ROOT_MAX)) {
+        fprintf(stderr, "rapidbridge: --http-root wants a directory path of 1 to %d bytes\n",
+                HTTP_ROOT_MAX);
+        config_free(&b.cfg);
+        return 2;
+    }
+    if (http_root)
+        snprintf(b.cfg.http_root, sizeof b.cfg.http_root, "%s", http_root);
     if (bad) {
         fprintf(stderr, "rapidbridge: bad listen address \"%s\" (want HOST:PORT, e.g. 127.0.0.1:7025)\n",
                 bad);
@@ -139,7 +161,7 @@ int main(int argc, char **argv)
         setvbuf(b.record, NULL, _IOLBF, 0);
     }
     b.config_path = config_path;
-    b.listen_overridden = robot_listen || json_listen;
+    b.listen_overridden = robot_listen || json_listen || http_listen;
     if (!config_path)
         log_warn(&b.log, "no configuration file: no robots are configured (see -c)");
 

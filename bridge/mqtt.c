@@ -646,6 +646,11 @@ static void mqtt_link(struct bridge *b, unsigned robot_index, bool up)
     session_pump(&mq->s);
 }
 
+bool mqtt_connected(const struct bridge *b)
+{
+    return b->mqtt && session_up(&b->mqtt->s);
+}
+
 void mqtt_stats(struct bridge *b, json_t *stats)
 {
     struct mqtt *mq = b->mqtt;

@@ -85,5 +85,7 @@ void mqtt_close(struct bridge *b);
 
 /* Adds an "mqtt" member with counters to a STATS reply. */
 void mqtt_stats(struct bridge *b, json_t *stats);
+/* Is the bridge connected to the broker now (false without MQTT)? */
+bool mqtt_connected(const struct bridge *b);
 
 #endif

@@ -62,6 +62,13 @@ static void keep_restart_settings(struct bridge *b, struct config *next)
         log_warn(&b->log, "reload: json_tls on or off changes only with a restart");
         next->json_tls = b->cfg.json_tls;
     }
+    if (!b->listen_overridden &&
+        (next->has_http != b->cfg.has_http || !addr_equal(&next->http_listen, &b->cfg.http_listen) ||
+         strcmp(next->http_root, b->cfg.http_root) != 0))
+        log_warn(&b->log, "reload: http_listen and http_root change only with a restart");
+    next->has_http = b->cfg.has_http;
+    next->http_listen = b->cfg.http_listen;
+    memcpy(next->http_root, b->cfg.http_root, sizeof next->http_root);
     if (!schemas_equal(next->schema, b->cfg.schema))
         log_warn(&b->log, "reload: frame definitions change only with a restart");
     if (memcmp(&next->mqtt, &b->cfg.mqtt, sizeof next->mqtt) != 0)

@@ -7,6 +7,7 @@
 #include "mqtt.h"
 #include "render.h"
 #include "robot.h"
+#include "schema_dump.h"
 #include "send.h"
 #include "serve.h"
 
@@ -326,6 +327,22 @@ static void req_watch(struct client *c, const json_t *req, const json_t *id)
     reply_send(c, j);
 }
 
+/* The frame table in the configuration's syntax (schema_dump.h), so a
+ * client can build its command forms from it. */
+static void req_frames(struct client *c, const json_t *req, const json_t *id)
+{
+    (void)req;
+    json_t *j = reply_new("FRAMES", id);
+    json_t *list = schema_frames_json(c->b->cfg.schema);
+    if (!j || !list) {
+        json_decref(list);
+        json_decref(j);
+        return;
+    }
+    json_object_set_new(j, "frames", list);
+    reply_send(c, j);
+}
+
 static void req_send(struct client *c, const json_t *req, const json_t *id)
 {
     (void)id;
@@ -488,6 +505,7 @@ static const struct {
     {"auth", req_auth, NULL},          {"control", req_control, NULL},
     {"release", req_release, NULL},
     {"serve", req_serve, NULL},        {"reply", req_reply, NULL},
+    {"frames", req_frames, "watch"},
 };
 
 /* state names one robot: its own grant. */
@@ -535,7 +553,7 @@ void request_handle(struct client *c, const char *line, size_t len)
                 break;
         if (k == sizeof requests / sizeof requests[0])
             client_error(c, id, "unknown_cmd", "unknown cmd \"%s\" (version, robots, state, "
-                         "watch, send, stats, auth, control, release, serve, reply)", name);
+                         "watch, send, stats, frames, auth, control, release, serve, reply)", name);
         else if (requests[k].grant && !access_may(c->b, &c->who, -1, requests[k].grant))
             unauthorized(c, id, requests[k].grant, NULL);
         else if (requests[k].fn != req_state || state_allowed(c, req, id))

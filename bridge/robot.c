@@ -65,6 +65,11 @@ int robots_init(struct bridge *b)
     return 0;
 }
 
+static void count_outcome(struct robot *r, const struct command_req *cmd, enum cmd_outcome o)
+{
+    r->cmd_outcomes[cmd->type_index][o]++;
+}
+
 static void command_free(struct command_req *cmd)
 {
     json_decref(cmd->id);
@@ -110,6 +115,7 @@ static void commands_fail_all(struct robot *r, const char *code, const char *why
     r->queued = 0;
     while (cmd) {
         struct command_req *next = cmd->next;
+        count_outcome(r, cmd, OUTCOME_OFFLINE);
         if (cmd->to.fn)
             reply_error(cmd->to, cmd->id, code, "%s seq %u to robot %s failed: %s", cmd->type,
                         (unsigned)cmd->seq, r->cfg->name, why);
@@ -528,6 +534,9 @@ static void robot_on_ack(struct robot *r, const struct frame_values *fv)
         command_result(r, cmd, status, code);
         json_decref(code);
     }
+    bool ok = fv->v[1].len == 2 && memcmp(fv->v[1].str, "OK", 2) == 0;
+    count_outcome(r, cmd, ok ? OUTCOME_OK : OUTCOME_ERR);
+    ack_hist_observe(&r->ack, ev_now(r->b->loop) - cmd->sent_at);
     if (cmd->to.fn) {
         json_t *j = json_pack("{s:s}", "class", "ACK");
         if (j) {
@@ -565,6 +574,9 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct bridge *b = r->b;
     r->frames_in++;
     b->stats.frames_in++;
+    /* fv->def came from this schema: the index exists. */
+    unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
+    r->frames_by_type[ti]++;
     if (fv->def->role == ROLE_ACK)
         robot_on_ack(r, fv);
     else if (fv->def->role == ROLE_IO)
@@ -578,8 +590,6 @@ static void robot_take_frame(struct robot *r, const struct frame_values *fv, dou
     struct msg *m = n ? msg_new(text, n, true) : NULL;
     if (!m)
         return;
-    /* fv->def came from this schema: the index exists. */
-    unsigned ti = (unsigned)schema_index(b->cfg.schema, fv->def);
     msg_unref(r->latest[ti]);
     r->latest[ti] = msg_ref(m);
     r->latest_at[ti] = now;
@@ -631,6 +641,7 @@ uint32_t robot_peek_seq(const struct robot *r)
 static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_slot slot)
 {
     if (!r->link || link_write(r->link, cmd->frame, cmd->len) < 0) {
+        count_outcome(r, cmd, OUTCOME_OFFLINE);
         if (cmd->to.fn)
             reply_error(cmd->to, cmd->id, "robot_offline", "robot %s is not reading its link",
                         r->cfg->name);
@@ -639,6 +650,7 @@ static bool command_transmit(struct robot *r, struct command_req *cmd, enum cmd_
         return false;
     }
     r->b->stats.commands++;
+    cmd->sent_at = ev_now(r->b->loop);
     r->inflight[slot] = cmd;
     ev_timer_set(&r->ack_timer[slot], r->b->cfg.limits.ack_timeout, 0);
     ev_timer_start(r->b->loop, &r->ack_timer[slot]);
@@ -670,9 +682,19 @@ static enum command_admit robot_admit(const struct robot *r, const struct frame_
     return command_admit(&slots, def->urgent);
 }
 
-const char *robot_refusal(const struct robot *r, const struct frame_def *def)
+/* rapidbridge_commands_total: a command refused before it was queued. */
+static void count_refusal(struct robot *r, const struct frame_def *def, enum command_admit verdict)
 {
-    switch (robot_admit(r, def)) {
+    unsigned ti = (unsigned)schema_index(r->b->cfg.schema, def);
+    r->cmd_outcomes[ti][verdict == COMMAND_OFFLINE ? OUTCOME_OFFLINE : OUTCOME_BUSY]++;
+}
+
+const char *robot_refusal(struct robot *r, const struct frame_def *def)
+{
+    enum command_admit verdict = robot_admit(r, def);
+    if (verdict == COMMAND_OFFLINE || verdict == COMMAND_BUSY)
+        count_refusal(r, def, verdict);
+    switch (verdict) {
     case COMMAND_OFFLINE: return "robot_offline";
     case COMMAND_BUSY: return "busy";
     default: return NULL;
@@ -690,8 +712,10 @@ void robot_send_from(struct robot *r, struct reply_to to, const json_t *id,
                      const struct command_origin *origin)
 {
     enum command_admit verdict = robot_admit(r, def);
-    struct command_req *cmd = verdict == COMMAND_OFFLINE || verdict == COMMAND_BUSY
-                                  ? NULL : calloc(1, sizeof *cmd);
+    bool refused = verdict == COMMAND_OFFLINE || verdict == COMMAND_BUSY;
+    if (refused)
+        count_refusal(r, def, verdict);
+    struct command_req *cmd = refused ? NULL : calloc(1, sizeof *cmd);
     if (!cmd) {
         if (verdict == COMMAND_OFFLINE)
             reply_error(to, id, "robot_offline", "robot %s is not connected", r->cfg->name);
@@ -717,6 +741,7 @@ void robot_send_from(struct robot *r, struct reply_to to, const json_t *id,
     cmd->to = to;
     cmd->id = id ? json_incref((json_t *)id) : NULL;
     snprintf(cmd->type, sizeof cmd->type, "%s", def->type);
+    cmd->type_index = (unsigned)schema_index(r->b->cfg.schema, def);
     cmd->seq = seq;
     r->next_seq = seq >= SEQ_MAX ? 0 : seq + 1;
     cmd->len = len;
@@ -745,6 +770,7 @@ static void ack_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     log_warn(&r->b->log, "robot %s: no AK for %s seq %u within %.1f s", r->cfg->name, cmd->type,
              (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);
+    count_outcome(r, cmd, OUTCOME_TIMEOUT);
     if (cmd->to.fn)
         reply_error(cmd->to, cmd->id, "timeout", "robot %s did not acknowledge %s seq %u within %.1f s",
                     r->cfg->name, cmd->type, (unsigned)cmd->seq, r->b->cfg.limits.ack_timeout);

@@ -29,6 +29,7 @@
 #include "command.h"
 #include "decode.h"
 #include "framer.h"
+#include "metrics.h"
 #include "msg.h"
 #include "principal.h"
 #include "reply.h"
@@ -59,6 +60,8 @@ struct command_req {
     struct reply_to to;         /* to.fn NULL once the asker went away */
     json_t *id;                 /* the request's id, or NULL; owned */
     char type[FRAME_TYPE_MAX + 1];
+    unsigned type_index;        /* schema index of type (metrics) */
+    double sent_at;             /* when it was written to the robot (ack histogram) */
     uint32_t seq;
     size_t len;
     char frame[COMMAND_MAX + 1];
@@ -93,6 +96,9 @@ struct robot {
     uint64_t frames_in;
     uint64_t errors[FRAME_ERR_COUNT];
     uint64_t errors_unlogged;
+    uint64_t frames_by_type[FRAME_TYPES_MAX];            /* per schema index, HB too (metrics.h) */
+    uint64_t cmd_outcomes[FRAME_TYPES_MAX][OUTCOMES];    /* per schema index and outcome */
+    struct ack_hist ack;                                 /* send -> AK round trips */
     double last_err_log;
     struct msg **latest;        /* per schema index, the FRAME text sent; a reference each */
     double latest_at[FRAME_TYPES_MAX]; /* per schema index, when latest arrived (Unix time) */
@@ -156,8 +162,9 @@ void robot_send_from(struct robot *r, struct reply_to to, const json_t *id,
                      const struct command_origin *origin);
 
 /* Would robot_send refuse a command of def now? "robot_offline", "busy",
- * or NULL when it would be taken. */
-const char *robot_refusal(const struct robot *r, const struct frame_def *def);
+ * or NULL when it would be taken. The caller then refuses it: a refusal is
+ * counted (rapidbridge_commands_total) as robot_send would. */
+const char *robot_refusal(struct robot *r, const struct frame_def *def);
 
 /* Write a frame the bridge made (a reply, RX) to the robot's link, beside
  * the command queue; -1 when the robot is offline or its link cannot take it. */

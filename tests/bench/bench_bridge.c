@@ -50,7 +50,7 @@
 #define CPU_TARGET 1
 #define ROUNDS_MAX 3                  /* runs per target and scenario; medians are printed */
 
-enum { SC_FLOOD, SC_100, SC_100_TLS, SC_1000, SC_STALL, SC_IDLE, SC_COUNT };
+enum { SC_FLOOD, SC_100, SC_100_TLS, SC_1000, SC_STALL, SC_IDLE, SC_WS, SC_COUNT };
 
 struct scenario {
     const char *name;
@@ -66,13 +66,16 @@ static const struct scenario scenarios[SC_COUNT] = {
                   ROUNDS_MAX},
     [SC_100] = {"100 watchers, 1 kHz, 3 s", {LOAD_PACED, 100, 0, 1000, 3, 0}, QUEUE_DEFAULT,
                 ROUNDS_MAX},
-    [SC_100_TLS] = {"100 watchers, 1 kHz, 3 s, TLS", {LOAD_PACED, 100, 0, 1000, 3, 0, true},
+    [SC_100_TLS] = {"100 watchers, 1 kHz, 3 s, TLS", {LOAD_PACED, 100, 0, 1000, 3, 0, .tls = true},
                     QUEUE_DEFAULT, ROUNDS_MAX},
     [SC_1000] = {"1000 watchers, 250 Hz, 3 s", {LOAD_PACED, 1000, 0, 250, 3, 0}, QUEUE_DEFAULT,
                  ROUNDS_MAX},
     [SC_STALL] = {"100 + 1 stalled, 1 kHz, 3 s", {LOAD_PACED, 100, 1, 1000, 3, 0}, QUEUE_DEFAULT,
                   ROUNDS_MAX},
     [SC_IDLE] = {"100 idle watchers, HB 1/s, 3 s", {LOAD_IDLE, 100, 0, 1, 3, 0}, QUEUE_DEFAULT, 1},
+    /* The WebSocket path against the TCP path, in the same run (no relay). */
+    [SC_WS] = {"100 TCP + 100 WS, 1 kHz, 3 s", {LOAD_PACED, 100, 0, 1000, 3, 0, .ws_watchers = 100},
+               QUEUE_DEFAULT, ROUNDS_MAX},
 };
 
 struct outcome {
@@ -116,6 +119,22 @@ static double healthy_lost(const struct outcome *o, int sc)
     return (double)b->missing + (double)b->told_dropped;
 }
 
+static double ws_p50_ratio(const struct outcome *o, int sc)
+{
+    return ratio(o->bridge[sc].ws_p50_ms, o->bridge[sc].p50_ms);
+}
+
+static double ws_p99_ratio(const struct outcome *o, int sc)
+{
+    return ratio(o->bridge[sc].ws_p99_ms, o->bridge[sc].p99_ms);
+}
+
+static double ws_lost(const struct outcome *o, int sc)
+{
+    const struct load_result *b = &o->bridge[sc];
+    return (double)b->ws_missing + (double)b->ws_told_dropped + healthy_lost(o, sc);
+}
+
 static double hwm(const struct outcome *o, int sc)
 {
     return o->bridge[sc].hwm_mib;
@@ -146,6 +165,9 @@ static const struct goal goals[] = {
     {"frames lost, 100 healthy beside 1 stalled", SC_STALL, healthy_lost, true, 0, ""},
     {"peak RSS, 1000 clients", SC_1000, hwm, true, 16, " MiB"},
     {"idle CPU, 100 watchers, 3 s (on-CPU ms)", SC_IDLE, idle_cpu, true, 10, " ms"},
+    {"p50 latency, 100 WS vs 100 TCP, 1 kHz", SC_WS, ws_p50_ratio, true, 1.5, "x"},
+    {"p99 latency, 100 WS vs 100 TCP, 1 kHz", SC_WS, ws_p99_ratio, true, 1.5, "x"},
+    {"frames lost, 100 WS + 100 TCP, 1 kHz", SC_WS, ws_lost, true, 0, ""},
 };
 
 /* ---- printing ---------------------------------------------------------------- */
@@ -237,6 +259,7 @@ static int write_config(const char *path, size_t queue_bytes, const char *tls_di
         return -1;
     fprintf(f,
             "{\"robot_listen\":\"127.0.0.1:0\",\"json_listen\":\"127.0.0.1:0\",\n"
+            " \"http_listen\":\"127.0.0.1:0\",\n"
             " \"robots\":[{\"name\":\"rob1\",\"peer\":\"127.0.0.1\"}],\n"
             " \"limits\":{\"hello_timeout\":5,\"idle_timeout\":30,\"ack_timeout\":5,\n"
             "   \"max_clients\":2000,\"max_clients_per_address\":2000,\n"
@@ -265,7 +288,9 @@ static int run_bridge(const char *bin, const char *cfg, const char *log, const s
     }
     if (pin)
         child_pin(d.pid, CPU_TARGET);
-    int rc = load_run(TARGET_BRIDGE, d.pid, d.robot_port, d.client_port, &sc->spec, res, err);
+    struct load_spec spec = sc->spec;
+    spec.http_port = d.http_port;
+    int rc = load_run(TARGET_BRIDGE, d.pid, d.robot_port, d.client_port, &spec, res, err);
     child_stop(d.pid);
     if (rc < 0) {
         printf("%-31s bridge: %s\n", sc->name, err);
@@ -320,6 +345,8 @@ static void combine(const struct load_result *rs, int n, struct load_result *out
         offsetof(struct load_result, deliv_avg), offsetof(struct load_result, p50_ms),
         offsetof(struct load_result, p99_ms), offsetof(struct load_result, max_ms),
         offsetof(struct load_result, cpu_ms), offsetof(struct load_result, sched_ms),
+        offsetof(struct load_result, ws_p50_ms), offsetof(struct load_result, ws_p99_ms),
+        offsetof(struct load_result, ws_max_ms),
     };
     *out = rs[0];
     for (size_t i = 0; i < sizeof medians / sizeof medians[0]; i++) {
@@ -331,6 +358,10 @@ static void combine(const struct load_result *rs, int n, struct load_result *out
         out->deliv_min = r->deliv_min < out->deliv_min ? r->deliv_min : out->deliv_min;
         out->hwm_mib = r->hwm_mib > out->hwm_mib ? r->hwm_mib : out->hwm_mib;
         out->missing += r->missing;
+        out->ws_missing += r->ws_missing;
+        out->ws_told_dropped += r->ws_told_dropped;
+        if (r->ws_deliv_min < out->ws_deliv_min)
+            out->ws_deliv_min = r->ws_deliv_min;
         out->told_dropped += r->told_dropped;
         out->stalled_got += r->stalled_got;
         out->samples += r->samples;
@@ -446,6 +477,13 @@ int main(int argc, char **argv)
             /* Alternate who goes first, so a drift of the machine favours neither. */
             if (k % 2 == 0)
                 b = run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
+            if (sc->spec.ws_watchers) {
+                /* Compared with its own TCP watchers: no relay. */
+                memset(&rl[k], 0, sizeof rl[k]);
+                if (k % 2 == 1)
+                    b = b && run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
+                continue;
+            }
             r = r && run_relay(sc, pin, &rl[k]) == 0;
             if (k % 2 == 1)
                 b = b && run_bridge(bin, cfg, log, sc, pin, &br[k], dir) == 0;
@@ -460,6 +498,21 @@ int main(int argc, char **argv)
             continue;
         combine(br, sc->rounds, &o.bridge[i]);
         combine(rl, sc->rounds, &o.relay[i]);
+        if (sc->spec.ws_watchers) {
+            const struct load_result *w = &o.bridge[i];
+            struct load_result ws = *w;
+            ws.deliv_min = ws.deliv_avg = w->ws_deliv_min;
+            ws.p50_ms = w->ws_p50_ms;
+            ws.p99_ms = w->ws_p99_ms;
+            ws.max_ms = w->ws_max_ms;
+            ws.told_dropped = w->ws_told_dropped;
+            print_row(sc->name, "tcp", w);
+            print_row("", "ws", &ws);
+            printf("%-31s %-6s p50 %.2fx  p99 %.2fx  max %.2fx  (WebSocket / TCP, same run)\n", "",
+                   "ratio", ratio(w->ws_p50_ms, w->p50_ms), ratio(w->ws_p99_ms, w->p99_ms),
+                   ratio(w->ws_max_ms, w->max_ms));
+            continue;
+        }
         print_row(sc->name, "bridge", &o.bridge[i]);
         print_row("", "relay", &o.relay[i]);
         if (sc->spec.mode != LOAD_IDLE)

@@ -116,11 +116,13 @@ int child_start_daemon(const char *bin, const char *config, const char *log_path
         text[n] = '\0';
         rp = port_after(text, robots);
         cp = port_after(text, clients);
+        if (!strstr(text, "ready:"))
+            rp = -1; /* the HTTP listener comes after the others: wait for all */
         if (rp < 0 || cp < 0)
             nap();
     }
-    free(text);
     if (rp < 0 || cp < 0) {
+        free(text);
         snprintf(err, CHILD_ERR_MAX, "%s did not log its listeners within %.0f s; see %s", bin,
                  CHILD_START_TIMEOUT, log_path);
         child_stop(pid);
@@ -128,6 +130,14 @@ int child_start_daemon(const char *bin, const char *config, const char *log_path
     }
     d->robot_port = (uint16_t)rp;
     d->client_port = (uint16_t)cp;
+    d->http_port = 0;
+    const char *h = strstr(text, "HTTP and WebSocket on ");
+    const char *colon = h ? strchr(h + 22, ' ') : NULL; /* the address ends at a space */
+    while (colon && colon > h && *colon != ':')
+        colon--;
+    if (colon && *colon == ':')
+        d->http_port = (uint16_t)strtol(colon + 1, NULL, 10);
+    free(text);
     return 0;
 }
 

@@ -26,6 +26,7 @@
 struct daemon_child {
     pid_t pid;
     uint16_t robot_port, client_port;
+    uint16_t http_port;       /* 0 when the daemon serves no HTTP */
 };
 
 /* Run `bin -c config` with stderr to log_path; wait for its

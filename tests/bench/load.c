@@ -41,8 +41,9 @@
 #define LOAD_SAMPLES_MAX (16u * 1024 * 1024)
 #define LOAD_FRAME_MAX 128
 #define LOAD_SEQ_MAX 99999
+#define LOAD_WS_CARRY (LOAD_CARRY_MAX + 16) /* a partial WebSocket frame, header included */
 
-enum conn_kind { K_WATCHER, K_STALLED, K_CONTROL };
+enum conn_kind { K_WATCHER, K_WS, K_STALLED, K_CONTROL };
 /* S_TLS: the TLS handshake; S_HANDSHAKE: waiting to be registered (WATCH). */
 enum conn_state { S_CONNECTING, S_TLS, S_HANDSHAKE, S_READY, S_PARKED, S_CLOSED };
 
@@ -54,8 +55,9 @@ struct conn {
     bool saw_hi;
     uint64_t got;            /* JT frames received */
     uint64_t told_dropped;   /* sum of DROPPED counts */
+    bool ws_open;            /* K_WS: the upgrade was answered 101 */
     size_t carry_len;
-    char carry[LOAD_CARRY_MAX + 1];
+    char carry[LOAD_WS_CARRY + 1];
 };
 
 struct run {
@@ -75,6 +77,8 @@ struct run {
     double phase_ms;         /* frames sent before this (ms since epoch) are not counted */
     uint32_t *lat;           /* latency samples, µs */
     size_t nlat, lat_cap;
+    uint32_t *lat_ws;        /* the WebSocket watchers' */
+    size_t nlat_ws, lat_ws_cap;
     long long stats_drops, stats_frames_in;
     bool stats_seen;
     bool failed;
@@ -127,7 +131,8 @@ static void conn_lost(struct run *r, struct conn *c, const char *why)
     close(c->fd);
     c->st = S_CLOSED;
     fail(r, "client %u (%s): %s", (unsigned)(c - r->conns),
-         c->kind == K_WATCHER ? "watcher" : c->kind == K_STALLED ? "stalled" : "control", why);
+         c->kind == K_WATCHER ? "watcher" : c->kind == K_WS ? "ws watcher"
+         : c->kind == K_STALLED ? "stalled" : "control", why);
 }
 
 static void became_ready(struct run *r, struct conn *c)
@@ -157,21 +162,24 @@ static void on_jt(struct run *r, struct conn *c, const char *ms_text, double rx)
     if (sent_ms < r->phase_ms)
         return; /* a prefill frame */
     c->got++;
-    if (c->kind != K_WATCHER)
+    if (c->kind != K_WATCHER && c->kind != K_WS)
         return;
     if (c->got == r->total)
         r->complete++;
     r->last_rx = rx;
     double lat_us = (rx - r->epoch) * 1e6 - sent_ms * 1e3;
-    if (r->nlat == r->lat_cap) {
-        size_t cap = r->lat_cap ? r->lat_cap * 2 : 65536;
-        uint32_t *l = cap <= LOAD_SAMPLES_MAX ? realloc(r->lat, cap * sizeof *l) : NULL;
+    uint32_t **lat = c->kind == K_WS ? &r->lat_ws : &r->lat;
+    size_t *nlat = c->kind == K_WS ? &r->nlat_ws : &r->nlat;
+    size_t *lat_cap = c->kind == K_WS ? &r->lat_ws_cap : &r->lat_cap;
+    if (*nlat == *lat_cap) {
+        size_t cap = *lat_cap ? *lat_cap * 2 : 65536;
+        uint32_t *l = cap <= LOAD_SAMPLES_MAX ? realloc(*lat, cap * sizeof *l) : NULL;
         if (!l)
             return; /* enough samples */
-        r->lat = l;
-        r->lat_cap = cap;
+        *lat = l;
+        *lat_cap = cap;
     }
-    r->lat[r->nlat++] = lat_us <= 0 ? 0 : lat_us >= 4e9 ? UINT32_MAX : (uint32_t)lrint(lat_us);
+    (*lat)[(*nlat)++] = lat_us <= 0 ? 0 : lat_us >= 4e9 ? UINT32_MAX : (uint32_t)lrint(lat_us);
 }
 
 static void on_line(struct run *r, struct conn *c, const char *l, size_t n, double rx)
@@ -273,6 +281,86 @@ static bool conn_send(struct run *r, struct conn *c, const char *d, size_t n)
     return ok;
 }
 
+/* A client-to-server text frame: FIN, opcode 1, masked (RFC 6455 5.3). */
+static bool ws_send_text(int fd, const char *text, size_t n)
+{
+    unsigned char f[8 + 128];
+    static const unsigned char key[4] = {0x12, 0x34, 0x56, 0x78};
+    if (n > 125)
+        return false;
+    f[0] = 0x81;
+    f[1] = 0x80 | (unsigned char)n;
+    memcpy(f + 2, key, 4);
+    for (size_t i = 0; i < n; i++)
+        f[6 + i] = (unsigned char)text[i] ^ key[i % 4];
+    return write(fd, f, 6 + n) == (ssize_t)(6 + n);
+}
+
+/* WebSocket bytes: the 101 answer first, then unmasked frames from the
+ * server, each one JSON message (on_line). */
+static void ws_feed(struct run *r, struct conn *c, const char *d, size_t n, double rx)
+{
+    while (n) {
+        size_t take = n < LOAD_WS_CARRY - c->carry_len ? n : LOAD_WS_CARRY - c->carry_len;
+        memcpy(c->carry + c->carry_len, d, take);
+        c->carry_len += take;
+        d += take;
+        n -= take;
+        size_t off = 0;
+        if (!c->ws_open) {
+            c->carry[c->carry_len] = '\0';
+            const char *end = strstr(c->carry, "\r\n\r\n");
+            if (!end) {
+                if (c->carry_len == LOAD_WS_CARRY)
+                    fail(r, "no end of the upgrade answer");
+                continue;
+            }
+            if (!has_prefix(c->carry, c->carry_len, "HTTP/1.1 101")) {
+                fail(r, "upgrade refused: %.40s", c->carry);
+                return;
+            }
+            c->ws_open = true;
+            off = (size_t)(end + 4 - c->carry);
+            static const char watch[] = "{\"cmd\":\"watch\",\"robots\":[\"rob1\"]}";
+            if (!ws_send_text(c->fd, watch, sizeof watch - 1)) {
+                fail(r, "cannot send watch over WebSocket");
+                return;
+            }
+        }
+        for (;;) {
+            const unsigned char *h = (const unsigned char *)c->carry + off;
+            size_t avail = c->carry_len - off, hl = 2, len;
+            if (avail < 2)
+                break;
+            len = h[1] & 0x7f;
+            if (len == 126) {
+                hl = 4;
+                if (avail < hl)
+                    break;
+                len = (size_t)h[2] << 8 | h[3];
+            } else if (len == 127) {
+                fail(r, "a WebSocket message over 64 KiB");
+                return;
+            }
+            if (avail < hl + len)
+                break;
+            if ((h[0] & 0x0f) == 8) {
+                conn_lost(r, c, "WebSocket closed by the target");
+                return;
+            }
+            if ((h[0] & 0x0f) == 1)
+                on_line(r, c, (const char *)h + hl, len, rx);
+            off += hl + len;
+        }
+        memmove(c->carry, c->carry + off, c->carry_len - off);
+        c->carry_len -= off;
+        if (c->carry_len == LOAD_WS_CARRY) {
+            fail(r, "a WebSocket frame over %d bytes", LOAD_WS_CARRY);
+            return;
+        }
+    }
+}
+
 static void conn_read(struct run *r, struct conn *c)
 {
     if (c->ssl) {
@@ -289,7 +377,12 @@ static void conn_read(struct run *r, struct conn *c)
             conn_lost(r, c, n == 0 ? "closed by the target" : strerror(errno));
             return;
         }
-        feed(r, c, r->rbuf, (size_t)n, now());
+        if (c->kind == K_WS)
+            ws_feed(r, c, r->rbuf, (size_t)n, now());
+        else
+            feed(r, c, r->rbuf, (size_t)n, now());
+        if (c->st == S_CLOSED || r->failed)
+            return;
         if (c->st == S_PARKED || (size_t)n < sizeof r->rbuf)
             return;
     }
@@ -307,7 +400,7 @@ static void conn_open(struct run *r, struct conn *c, uint16_t port)
         int sz = LOAD_STALLED_RCVBUF;
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
     }
-    struct sockaddr_in sa = loopback(port);
+    struct sockaddr_in sa = loopback(c->kind == K_WS ? r->spec->http_port : port);
     c->st = S_CONNECTING;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     if ((connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) ||
@@ -359,6 +452,19 @@ static void conn_event(struct run *r, struct conn *c, uint32_t events)
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el);
         if (e) {
             conn_lost(r, c, strerror(e));
+            return;
+        }
+        if (c->kind == K_WS) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+            epoll_ctl(r->ep, EPOLL_CTL_MOD, c->fd, &ev);
+            c->st = S_HANDSHAKE;
+            static const char upgrade[] =
+                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+            if (write(c->fd, upgrade, sizeof upgrade - 1) != (ssize_t)(sizeof upgrade - 1))
+                conn_lost(r, c, "cannot send the upgrade");
+            else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                conn_read(r, c);
             return;
         }
         if (r->tls) {
@@ -682,7 +788,7 @@ static void stream(struct run *r)
             pump(r, 10);
         return;
     }
-    while (!r->failed && r->complete < s->watchers) {
+    while (!r->failed && r->complete < s->watchers + s->ws_watchers) {
         double t = now();
         double quiet_since = r->last_rx > done ? r->last_rx : done;
         if (t > done + LOAD_DRAIN_MAX || t > quiet_since + LOAD_DRAIN_IDLE)
@@ -722,6 +828,25 @@ static void summarize(struct run *r, struct load_result *res)
         res->deliv_avg = (double)sum / s->watchers / r->sent;
         res->thr = res->elapsed > 0 ? (double)least / res->elapsed : 0;
     }
+    uint64_t ws_least = UINT64_MAX;
+    for (unsigned i = 0; i < r->nconns; i++) {
+        const struct conn *c = &r->conns[i];
+        if (c->kind != K_WS)
+            continue;
+        ws_least = c->got < ws_least ? c->got : ws_least;
+        if (s->mode != LOAD_IDLE && c->got < r->sent)
+            res->ws_missing += r->sent - c->got;
+        res->ws_told_dropped += c->told_dropped;
+    }
+    if (s->ws_watchers && r->sent)
+        res->ws_deliv_min = (double)ws_least / r->sent;
+    res->ws_samples = r->nlat_ws;
+    if (r->nlat_ws) {
+        qsort(r->lat_ws, r->nlat_ws, sizeof *r->lat_ws, cmp_u32);
+        res->ws_p50_ms = r->lat_ws[r->nlat_ws / 2] / 1e3;
+        res->ws_p99_ms = r->lat_ws[(r->nlat_ws * 99) / 100] / 1e3;
+        res->ws_max_ms = r->lat_ws[r->nlat_ws - 1] / 1e3;
+    }
     res->samples = r->nlat;
     if (r->nlat) {
         qsort(r->lat, r->nlat, sizeof *r->lat, cmp_u32);
@@ -729,6 +854,16 @@ static void summarize(struct run *r, struct load_result *res)
         res->p99_ms = r->lat[(r->nlat * 99) / 100] / 1e3;
         res->max_ms = r->lat[r->nlat - 1] / 1e3;
     }
+}
+
+/* TCP and WebSocket watchers alternate in connection order, so neither kind
+ * is always the first written when a frame fans out. */
+static enum conn_kind healthy_kind(const struct load_spec *s, unsigned i)
+{
+    unsigned pairs = s->watchers < s->ws_watchers ? s->watchers : s->ws_watchers;
+    if (i < 2 * pairs)
+        return i % 2 ? K_WS : K_WATCHER;
+    return s->watchers > s->ws_watchers ? K_WATCHER : K_WS;
 }
 
 int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t client_port,
@@ -748,7 +883,8 @@ int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t c
     r->tfd = r->robot_fd = -1;
     r->seq = 1;
     r->epoch = now();
-    r->nconns = spec->watchers + spec->stalled + (target == TARGET_BRIDGE ? 1 : 0);
+    unsigned healthy = spec->watchers + spec->ws_watchers;
+    r->nconns = healthy + spec->stalled + (target == TARGET_BRIDGE ? 1 : 0);
     r->conns = calloc(r->nconns ? r->nconns : 1, sizeof *r->conns);
     r->ep = epoll_create1(EPOLL_CLOEXEC);
     if (!r->conns || r->ep < 0)
@@ -767,14 +903,14 @@ int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t c
     for (unsigned i = 0; i < r->nconns; i++) {
         r->conns[i].fd = -1;
         r->conns[i].st = S_CLOSED;
-        r->conns[i].kind = i < spec->watchers ? K_WATCHER
-                         : i < spec->watchers + spec->stalled ? K_STALLED : K_CONTROL;
+        r->conns[i].kind = i < healthy ? healthy_kind(spec, i)
+                         : i < healthy + spec->stalled ? K_STALLED : K_CONTROL;
     }
 
     /* Stalled clients (and the control client) first: the prefill must
      * reach them alone. Otherwise the robot comes last and HI marks the
      * start for everybody. */
-    connect_range(r, client_port, spec->watchers, r->nconns);
+    connect_range(r, client_port, healthy, r->nconns);
     if (spec->stalled) {
         robot_open(r, robot_port);
         wait_hi(r, spec->stalled);
@@ -784,10 +920,10 @@ int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t c
             ask_stats(r);
         stalled_before = r->stats_drops;
     }
-    connect_range(r, client_port, 0, spec->watchers);
+    connect_range(r, client_port, 0, healthy);
     if (!spec->stalled) {
         robot_open(r, robot_port);
-        wait_hi(r, spec->watchers);
+        wait_hi(r, healthy);
     }
 
     double cpu0 = child_cpu_ms(pid), sched0 = child_sched_ms(pid);
@@ -816,6 +952,7 @@ int load_run(enum load_target target, pid_t pid, uint16_t robot_port, uint16_t c
         close(r->ep);
     bool failed = r->failed;
     free(r->lat);
+    free(r->lat_ws);
     free(r->out);
     free(r->conns);
     free(r);

@@ -15,6 +15,12 @@
  * then wait until every healthy client has every frame, or nothing arrived
  * for LOAD_DRAIN_IDLE s.
  *
+ * WebSocket watchers (ws_watchers, bridge only) connect to http_port, upgrade
+ * at /ws with a minimal client of their own (test code: the masked frame
+ * writer and frame reader of RFC 6455, nothing more), send the same watch,
+ * and are counted apart (ws_* results), in the same run as the TCP ones and
+ * alternating with them in connection order.
+ *
  * Stalled clients read their handshake and HI, then never read again (their
  * receive buffer is shrunk to LOAD_STALLED_RCVBUF). They connect before the
  * healthy ones, and the robot first floods a prefill that only they watch,
@@ -62,6 +68,8 @@ struct load_spec {
     double seconds;      /* PACED, IDLE: how long */
     unsigned frames;     /* FLOOD: how many */
     bool tls;            /* bridge only: every client speaks TLS (json_tls), no verification */
+    unsigned ws_watchers; /* healthy WebSocket clients (bridge with http_listen) */
+    uint16_t http_port;  /* where they connect; set by the caller per run */
 };
 
 struct load_result {
@@ -81,6 +89,11 @@ struct load_result {
     double cpu_ms;          /* target: utime+stime over stream and drain */
     double sched_ms;        /* target: on-CPU time, ns resolution, same span */
     double hwm_mib;         /* target: peak RSS at the end */
+    /* The WebSocket watchers alone (the figures above are the TCP ones). */
+    double ws_deliv_min;
+    uint64_t ws_missing, ws_told_dropped;
+    size_t ws_samples;
+    double ws_p50_ms, ws_p99_ms, ws_max_ms;
 };
 
 /* pid: the target process, for /proc. 0, or -1 with err. */

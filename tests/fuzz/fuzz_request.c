@@ -111,6 +111,7 @@ static const struct {
     {"serve", "SERVE", " bad_request unknown_robot unknown_type busy "},
     /* no robot is linked, so no request ever waits for a reply */
     {"reply", NULL, " bad_request unknown_robot "},
+    {"frames", "FRAMES", " "},
 };
 
 /* Built once; each run adds and removes one client. */
@@ -382,6 +383,8 @@ static void check_reply(const json_t *r, const char *line, size_t len)
             const json_t *en = json_object_get(req, "enable");
             CHECK(json_is_boolean(json_object_get(r, "enable")));
             CHECK(json_is_true(json_object_get(r, "enable")) == (en == NULL || json_is_true(en)));
+        } else if (strcmp(cls, "FRAMES") == 0) {
+            CHECK(json_array_size(json_object_get(r, "frames")) > 0);
         } else if (strcmp(cls, "STATS") == 0) {
             CHECK(json_integer_value(json_object_get(r, "clients")) == 1);
             CHECK(json_is_object(json_object_get(r, "robot_requests")));

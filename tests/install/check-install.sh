@@ -51,6 +51,10 @@ done <<'EOF'
 644 /etc/rapidbridge/bridge.json
 644 /usr/local/share/doc/rapidbridge/cell-example.json
 644 /usr/local/share/doc/rapidbridge/PROTOCOL.md
+644 /usr/local/share/rapidbridge/www/index.html
+644 /usr/local/share/rapidbridge/www/app.js
+644 /usr/local/share/rapidbridge/www/style.css
+644 /usr/local/share/rapidbridge/www/screenshot.png
 644 /usr/local/share/man/man8/rapidbridge.8
 644 /usr/local/share/man/man5/rapidbridge.json.5
 644 /usr/local/lib/systemd/system/rapidbridge.service
@@ -58,6 +62,9 @@ EOF
 unit=$p/lib/systemd/system/rapidbridge.service
 check "installed bridge.json is config/bridge.json" cmp config/bridge.json "$a/etc/rapidbridge/bridge.json"
 check "installed daemon runs" "$p/sbin/rapidbridge" --version
+check "installed page is bridge/www" cmp bridge/www/app.js "$p/share/rapidbridge/www/app.js"
+check "daemon looks for the page in PREFIX" grep -q "$p/share/rapidbridge/www\|/usr/local/share/rapidbridge/www" \
+    "$p/sbin/rapidbridge"
 check "unit ExecStart in PREFIX" has_line "$unit" "ExecStart=/usr/local/sbin/rapidbridge -c /etc/rapidbridge/bridge.json"
 check "unit checks the configuration before start" \
     has_line "$unit" "ExecStartPre=/usr/local/sbin/rapidbridge --check-config -c /etc/rapidbridge/bridge.json"

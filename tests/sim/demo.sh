@@ -1,7 +1,9 @@
 #!/bin/bash
 # demo.sh BUILD_DIR - `make run`: the bridge with one simulated robot, live.
 #
-# Starts BUILD/rapidbridge -c config/bridge.json in the background, waits for
+# Starts BUILD/rapidbridge -c config/bridge.json in the background (with the
+# operator page of bridge/www on 127.0.0.1, a free port or RB_HTTP_PORT, and
+# prints its URL), waits for
 # it to listen, starts BUILD/robot-sim as rob1 at 20 Hz, then shows the live
 # stream with BUILD/rapidbridge-cli (or, without it, a raw watch over nc or
 # bash's /dev/tcp). Ctrl-C stops everything this script started. The bridge's
@@ -41,7 +43,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "demo: logs in $logdir" >&2
-"$BUILD/rapidbridge" -c "$CONFIG" 2>"$bridge_log" &
+# The operator page from this source tree, on a free port (RB_HTTP_PORT fixes it).
+"$BUILD/rapidbridge" -c "$CONFIG" --http-listen "127.0.0.1:${RB_HTTP_PORT:-0}" \
+    --http-root "$PWD/bridge/www" 2>"$bridge_log" &
 bridge_pid=$!
 
 # The bridge logs "listening for robots on HOST:PORT" and "listening for
@@ -68,6 +72,8 @@ if [ -z "$client_port" ]; then
     exit 1
 fi
 robot_port=${robot_port:-1025}
+http=$(sed -n 's/.*listening for HTTP and WebSocket on \([^ ]*\).*/\1/p' "$bridge_log" | head -n 1)
+[ -n "$http" ] && echo "demo: the operator page is at http://$http/ (metrics: http://$http/metrics)" >&2
 
 "$BUILD/robot-sim" --connect "127.0.0.1:$robot_port" --name rob1 --rate 20 2>"$sim_log" &
 sim_pid=$!

@@ -14,7 +14,8 @@
 # network namespace (loopback only).
 #
 # The Debian root is built once with debootstrap and kept in
-# $RB_NSPAWN_CACHE (default /var/tmp/rapidbridge-systemd); every run boots a
+# $RB_NSPAWN_CACHE (default /var/tmp/rapidbridge-systemd, one root per
+# package list); every run boots a
 # fresh copy of it. The mirror is the one the host's apt uses, or
 # $RB_DEBIAN_MIRROR.
 #
@@ -28,8 +29,11 @@ build=${1:-build}
 cache=${RB_NSPAWN_CACHE:-/var/tmp/rapidbridge-systemd}
 limit=${RB_NSPAWN_TIMEOUT:-240}
 # Runtime libraries of the binaries, procps for the unit's /bin/kill.
-packages=systemd,systemd-sysv,dbus,procps,libev4,libjansson4,libmosquitto1,libsystemd0
-base=$cache/bookworm
+# libwebsockets-evlib-ev: the libev plugin libwebsockets loads for http_listen.
+packages=systemd,systemd-sysv,dbus,procps,libev4,libjansson4,libmosquitto1,libsystemd0,libwebsockets17,libwebsockets-evlib-ev
+# One root per package list, so trees built from branches with other lists
+# do not rebuild each other's.
+base=$cache/bookworm-$(printf '%s' "$packages" | md5sum | cut -c1-8)
 
 skip() {
     echo "systemd: skipped: $*"

@@ -62,6 +62,10 @@ static const struct error_case error_cases[] = {
       "t.json:1:17: json_listen \"localhost:7025\" is not a numeric HOST:PORT" },
     { "listen port out of range", "{\"robot_listen\": \"0.0.0.0:65536\"}",
       "t.json:1:18: robot_listen \"0.0.0.0:65536\" is not a numeric HOST:PORT" },
+    { "http_listen with a host name", "{\"http_listen\": \"localhost:8025\"}",
+      "t.json:1:17: http_listen \"localhost:8025\" is not a numeric HOST:PORT" },
+    { "http_root empty", "{\"http_root\": \"\"}",
+      "t.json:1:15: http_root must be a directory path of 1 to 255 bytes" },
     /* robots */
     { "robots not an array", "{\"robots\": {}}",
       "t.json:1:12: robots must be an array" },
@@ -759,7 +763,8 @@ static void test_comments_ignored(void **state)
         "            \"max_clients_per_address\": 2, \"max_pending_per_address\": 64,\n"
         "            \"first_request_timeout\": 0.25, \"request_timeout\": 1.5},\n"
         " \"robot_listen\": \"[::1]:0\", \"json_listen\": \"127.0.0.1:65535\",\n"
-        " \"record\": \"/tmp/rec.log\"}";
+        " \"record\": \"/tmp/rec.log\",\n"
+        " \"http_listen\": \"[::1]:8025\", \"http_root\": \"/srv/www\"}";
     struct config cfg;
     char err[CONFIG_ERR_MAX] = "";
     int rc = config_load_text(&cfg, "t.json", text, sizeof text - 1, err);
@@ -782,6 +787,10 @@ static void test_comments_ignored(void **state)
     assert_int_equal(cfg.robot_listen.port, 0);
     assert_int_equal(cfg.json_listen.port, 65535);
     assert_string_equal(cfg.record, "/tmp/rec.log");
+    assert_true(cfg.has_http);
+    assert_string_equal(cfg.http_listen.host, "::1");
+    assert_int_equal(cfg.http_listen.port, 8025);
+    assert_string_equal(cfg.http_root, "/srv/www");
     config_free(&cfg);
 }
 

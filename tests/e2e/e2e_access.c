@@ -29,7 +29,6 @@
 #include <cmocka.h>
 
 #define TEXT_MAX 4096
-#define READ_SLICE_MS 5
 #define BLOCK_MS 1000           /* the first failed-auth block */
 
 static const char TOKEN_HMI[] = "hmi-secret-0123456789abcdef";
@@ -105,29 +104,6 @@ static json_t *request_error(struct tclient *c, const char *req, const char *cod
         fail_msg("%s: wanted ERROR %s, got %s", req, code, t);
     }
     return e;
-}
-
-/* The next frame a raw robot receives, LF included. */
-static void robot_read_frame(struct daemon *d, int fd, char *out, size_t n, int ms)
-{
-    size_t len = 0;
-    for (int waited = 0; waited < ms;) {
-        char ch;
-        ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
-        if (r == 1) {
-            assert_true(len + 1 < n);
-            out[len++] = ch;
-            out[len] = '\0';
-            if (ch == '\n')
-                return;
-            continue;
-        }
-        assert_true(r < 0 && (errno == EAGAIN || errno == EINTR));
-        daemon_sleep(d, READ_SLICE_MS);
-        waited += READ_SLICE_MS;
-    }
-    daemon_print_log_tail(d);
-    fail_msg("the robot got no frame within %d ms", ms);
 }
 
 /* --- tokens ------------------------------------------------------------------ */
@@ -305,7 +281,7 @@ static void test_lease(void **state)
     tclient_send(a, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"SETDO\","
                  "\"fields\":{\"name\":\"doA\",\"value\":1}}");
     char frame[128];
-    robot_read_frame(d, robot, frame, sizeof frame, HARNESS_RECV_MS);
+    assert_true(trobot_read_line(d, robot, frame, sizeof frame, HARNESS_RECV_MS));
     assert_non_null(strstr(frame, "SETDO,"));
     assert_non_null(strstr(frame, ",doA,1"));
     char ak[64];
@@ -315,7 +291,7 @@ static void test_lease(void **state)
 
     /* STOP from a non-holder goes through at once. */
     tclient_send(b, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"STOP\"}");
-    robot_read_frame(d, robot, frame, sizeof frame, HARNESS_RECV_MS);
+    assert_true(trobot_read_line(d, robot, frame, sizeof frame, HARNESS_RECV_MS));
     assert_memory_equal(frame, "STOP,", 5);
     snprintf(ak, sizeof ak, "AK,2,%ld,OK\n", strtol(frame + 5, NULL, 10));
     trobot_send(d, robot, ak);

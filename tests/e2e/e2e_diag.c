@@ -36,31 +36,6 @@ static const char CONFIG[] =
 
 /* --- helpers ----------------------------------------------------------------- */
 
-/* The first line the bridge writes to a robot socket (without LF), or ""
- * when it closes first or ms pass. */
-static void robot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms)
-{
-    size_t n = 0;
-    long long deadline = mono_ms() + ms;
-    out[0] = '\0';
-    while (n + 1 < size) {
-        int left = (int)(deadline - mono_ms());
-        struct pollfd p = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left < 20 ? left : 20) < 0)
-            break;
-        daemon_pump(d);
-        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        ssize_t r = recv(fd, out + n, 1, MSG_DONTWAIT);
-        if (r <= 0)
-            break;
-        if (out[n] == '\n')
-            break;
-        n++;
-    }
-    out[n] = '\0';
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -246,7 +221,7 @@ static void run_refusal(void **state, const struct refusal_case *t)
     if (t->send)
         trobot_send(d, fd, t->send);
     char line[128];
-    robot_read_line(d, fd, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, fd, line, sizeof line, WAIT_MS);
     if (strcmp(line, t->no) != 0)
         fail_msg("%s: the robot read \"%s\", want \"%s\"", t->name, line, t->no);
     assert_true(strlen(line) + 1 <= 80);
@@ -335,7 +310,7 @@ static void test_refusal_busy(void **state)
         if (i < PENDING_MAX)
             continue;
         char line[128];
-        robot_read_line(d, fds[i], line, sizeof line, WAIT_MS);
+        trobot_read_line(d, fds[i], line, sizeof line, WAIT_MS);
         assert_string_equal(line,
                             "NO,0,7,rapidbridge: too many connections wait for HI; retrying helps");
     }

@@ -490,6 +490,40 @@ void trobot_close(struct daemon *d, int fd)
     close(fd);
 }
 
+bool trobot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms)
+{
+    long long deadline = mono_ms() + ms;
+    size_t len = 0;
+    out[0] = '\0';
+    while (len + 1 < size) {
+        char ch;
+        ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
+        if (r == 1) {
+            if (ch == '\n')
+                return true;
+            out[len++] = ch;
+            out[len] = '\0';
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            return false;
+        if (remaining_ms(deadline) == 0)
+            return false;
+        wait_fd(d, fd, POLLIN, remaining_ms(deadline));
+    }
+    return false;
+}
+
+void trobot_expect_line(struct daemon *d, int fd, const char *want, int ms)
+{
+    char got[HARNESS_FRAME_MAX + 1];
+    if (!trobot_read_line(d, fd, got, HARNESS_FRAME_MAX, ms))
+        HFAIL(d, "the robot got no whole frame within %d ms (got \"%s\", wanted \"%s\")", ms,
+              got, want);
+    strcat(got, "\n");
+    assert_string_equal(got, want);
+}
+
 bool fd_wait_closed(struct daemon *d, int fd, int ms)
 {
     long long deadline = mono_ms() + ms;

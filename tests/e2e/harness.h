@@ -44,6 +44,7 @@
 #define HARNESS_FDS_MAX 64          /* robot sockets per daemon */
 #define HARNESS_CLIENTS_MAX 64
 #define HARNESS_SIMS_MAX 8
+#define HARNESS_FRAME_MAX 256       /* a frame trobot_expect_line reads (the bridge sends <= 80) */
 
 struct tclient;
 
@@ -108,6 +109,14 @@ int trobot_hello(struct daemon *d, const char *name);
 /* Read and discard until the peer closes (read 0 or reset): true, or false
  * when ms passed first. */
 bool fd_wait_closed(struct daemon *d, int fd, int ms);
+/* The next line the daemon wrote to fd, without its LF, into out (size >= 1
+ * bytes, always NUL-terminated). True when a whole line arrived; false when
+ * the peer closed, ms passed or size - 1 bytes came without LF, with what did
+ * arrive in out. Reads byte by byte: bytes after the line stay in the socket. */
+bool trobot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms);
+/* The next frame on fd must be exactly want, LF included (as trobot_send
+ * takes it), within ms; anything else fails the test. */
+void trobot_expect_line(struct daemon *d, int fd, const char *want, int ms);
 /* Close a socket opened by trobot_connect and forget it. */
 void trobot_close(struct daemon *d, int fd);
 /* "127.0.0.1:PORT" of our end of fd. */

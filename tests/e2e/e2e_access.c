@@ -525,40 +525,7 @@ static void test_startup_rules(void **state)
  * and stderr together in out. */
 static int run_cli(const char *const *args, const char *env_token, char *out, size_t n)
 {
-    const char *cli = getenv("RB_CLI");
-    assert_non_null(cli);
-    const char *argv[24] = {cli};
-    size_t k = 1;
-    for (; args[k - 1]; k++) {
-        assert_true(k < 23);
-        argv[k] = args[k - 1];
-    }
-    argv[k] = NULL;
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        if (env_token)
-            setenv("RAPIDBRIDGE_TOKEN", env_token, 1);
-        else
-            unsetenv("RAPIDBRIDGE_TOKEN");
-        execv(cli, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    ssize_t r;
-    while (len + 1 < n && (r = read(p[0], out + len, n - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(p[0]);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    return cli_run(NULL, args, env_token, true, out, n);
 }
 
 /* token new makes a token and its line; the CLI authenticates from a file,

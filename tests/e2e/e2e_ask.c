@@ -51,17 +51,6 @@ static const char CONFIG_SHORT[] =
 
 /* --- the raw robot ----------------------------------------------------------- */
 
-static void robot_expect_nothing(struct daemon *d, int fd)
-{
-    daemon_sleep(d, HARNESS_QUIET_MS);
-    char got[FRAME_BUF];
-    ssize_t r = recv(fd, got, sizeof got - 1, MSG_DONTWAIT);
-    if (r > 0) {
-        got[r] = '\0';
-        fail_msg("the robot received \"%s\", expected nothing", got);
-    }
-}
-
 static void wait_link_up(struct tclient *w, const char *robot)
 {
     for (;;) {
@@ -90,6 +79,13 @@ static struct tclient *handler(struct daemon *d, const char *req, const char *wa
     assert_json_eq(r, want, NULL);
     json_decref(r);
     return h;
+}
+
+/* A handler serving JB of rob1, its SERVE reply checked. */
+static struct tclient *jb_handler(struct daemon *d)
+{
+    return handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                   "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
 }
 
 /* The next REQUEST must be exactly this (time ignored, but present). */
@@ -148,8 +144,7 @@ static void test_answered(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,7,2\n");
     expect_request(h, "rob1", 7, "{\"station\":2}");
@@ -164,7 +159,7 @@ static void test_answered(void **state)
     /* a second reply to the same seq */
     reply(h, "rob1", 7, "\"fields\":{\"job\":\"P101\",\"count\":1}");
     expect_error(h, "bad_request", "seq 7");
-    robot_expect_nothing(d, fd);
+    trobot_expect_nothing(d, fd);
     /* a client may not send the reply type */
     tclient_request_error(w, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"JA\","
                           "\"fields\":{\"job\":\"X\",\"count\":1}}", NULL, "unknown_type", "reply");
@@ -212,7 +207,7 @@ static void test_timeout(void **state)
     assert_true(waited >= 450);
     reply(h, "rob1", 9, "\"fields\":{\"job\":\"LATE\",\"count\":1}");
     expect_error(h, "bad_request", "timed out");
-    robot_expect_nothing(d, fd);
+    trobot_expect_nothing(d, fd);
     assert_int_equal(stat_outcome(w, "timeout"), 1);
     daemon_stop(state);
 }
@@ -222,8 +217,7 @@ static void test_error_reply(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,10,1\n");
     expect_request(h, "rob1", 10, "{\"station\":1}");
@@ -243,8 +237,7 @@ static void test_invalid_reply(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,11,1\n");
     expect_request(h, "rob1", 11, "{\"station\":1}");
@@ -262,7 +255,7 @@ static void test_invalid_reply(void **state)
     expect_error(h, "unknown_robot", "rob9");
     tclient_send(h, "{\"cmd\":\"reply\",\"robot\":\"rob1\",\"seq\":-1,\"fields\":{}}");
     expect_error(h, "bad_request", "seq");
-    robot_expect_nothing(d, fd);
+    trobot_expect_nothing(d, fd);
     assert_int_equal(stat_outcome(w, "invalid"), 1);
     daemon_stop(state);
 }
@@ -271,8 +264,7 @@ static void test_invalid_reply(void **state)
 static void test_second_serve(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
-    struct tclient *h1 = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                 "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h1 = jb_handler(d);
     struct tclient *h2 = tclient_connect(d);
     tclient_request_error(h2, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"],\"id\":1}",
                           "1", "busy", "JB");
@@ -305,8 +297,7 @@ static void test_handler_leaves(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,21,1\nJB,22,2\n");
     expect_request(h, "rob1", 21, "{\"station\":1}");
@@ -319,8 +310,7 @@ static void test_handler_leaves(void **state)
     assert_int_equal(stat_outcome(w, "no_handler"), 2);
 
     /* link down with a request waiting: dropped, the late reply refused */
-    struct tclient *h2 = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                 "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h2 = jb_handler(d);
     trobot_send(d, fd, "JB,23,1\n");
     expect_request(h2, "rob1", 23, "{\"station\":1}");
     trobot_close(d, fd);
@@ -338,8 +328,7 @@ static void test_waiting_bound(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     char frame[64];
     for (int i = 1; i <= 16; i++) {
@@ -386,11 +375,11 @@ static void test_two_robots(void **state)
     char want[FRAME_BUF];
     frame_with_checksum("JA,5,B,2", false, want, sizeof want);
     trobot_expect_line(d, fd2, want, HARNESS_RECV_MS);
-    robot_expect_nothing(d, fd1);
+    trobot_expect_nothing(d, fd1);
     reply(h, "rob1", 5, "\"fields\":{\"job\":\"A\",\"count\":1}");
     expect_replied(h, "rob1", 5);
     trobot_expect_line(d, fd1, "JA,5,A,1\n", HARNESS_RECV_MS);
-    robot_expect_nothing(d, fd2);
+    trobot_expect_nothing(d, fd2);
     daemon_stop(state);
 }
 
@@ -405,8 +394,7 @@ static void test_sim_ask(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM);
     struct tclient *w = watcher_connect(d, "[\"JB\"]");
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     static const char *const args[] = {"--name", "rob1", "--ask", "JB,3", "--ask-every", "0.1",
                                        "--ask-count", "2", NULL};
     pid_t sim = sim_start(d, args);
@@ -601,8 +589,7 @@ static void test_cli_serve_reconnect(void **state)
 static void test_cli_serve_refused(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     (void)h;
     cli_start(d, "rob1");
     int status = 0;
@@ -672,8 +659,7 @@ static void test_serve_grant(void **state)
                           "unauthorized", "serve");
     daemon_stop(state);
     d = daemon_start(state, CONFIG_ACCESS_SERVE);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     (void)h;
     daemon_stop(state);
 }
@@ -711,8 +697,7 @@ static void test_audit_records(void **state)
              "\"limits\":{\"idle_timeout\":30,\"robot_request_timeout\":30}}", path);
     struct daemon *d = daemon_start(state, config);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,7,2\n");
     expect_request(h, "rob1", 7, "{\"station\":2}");

@@ -208,19 +208,6 @@ static void expect_state(struct tclient *q, const char *where, const char *membe
 
 /* --- raw robot ---------------------------------------------------------------- */
 
-/* Nothing at all reaches the robot for HARNESS_QUIET_MS. */
-static void robot_expect_nothing(struct daemon *d, int fd)
-{
-    daemon_sleep(d, HARNESS_QUIET_MS);
-    char got[FRAME_BUF];
-    ssize_t r = recv(fd, got, sizeof got - 1, MSG_DONTWAIT);
-    if (r > 0) {
-        got[r] = '\0';
-        fail_msg("the robot received \"%s\", expected nothing", got);
-    }
-    assert_int_equal(r, -1);
-}
-
 /* A raw robot linked as name, its LINK up consumed from watcher w. */
 static int raw_robot(struct daemon *d, struct tclient *w, const char *name)
 {
@@ -520,7 +507,7 @@ static void test_link_dropped(void **state)
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"inflight\"");
     trobot_expect_line(d, fd, "SETDO,1,doGrip,1\n", HARNESS_RECV_MS);
     send_command(c, "rob1", "PING", NULL, "\"queued\"");
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
     trobot_close(d, fd);
     expect_two_offline(c, "\"inflight\"", "\"queued\"", "closed by robot");
     /* and while it is down, at once */
@@ -539,7 +526,7 @@ static void test_link_replaced(void **state)
     send_command(c, "rob1", "PING", NULL, "1");
     trobot_expect_line(d, old, "PING,1\n", HARNESS_RECV_MS);
     send_command(c, "rob1", "SPEED", "{\"percent\":20}", "2");
-    robot_expect_nothing(d, old);
+    assert_true(trobot_expect_nothing(d, old));
     int fresh = trobot_hello(d, "rob1");
     expect_two_offline(c, "1", "2", "replaced by a new link");
     assert_true(fd_wait_closed(d, old, HARNESS_RECV_MS));
@@ -567,10 +554,10 @@ static void test_queue_full(void **state)
     send_command(c, "rob1", "PING", NULL, "\"A\"");
     trobot_expect_line(d, fd, "PING,1\n", HARNESS_RECV_MS);
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"B\"");
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
     send_command(c, "rob1", "PING", NULL, "\"C\"");
     expect_command_error(c, "\"C\"", "busy", NULL);
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
 
     send_command(c, "rob1", "STOP", NULL, "\"S\"");
     trobot_expect_line(d, fd, "STOP,3\n", HARNESS_RECV_MS);
@@ -750,7 +737,7 @@ static void test_refused(void **state)
         tclient_send(c, req);
         expect_command_error(c, id, rc->code, NULL);
     }
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
     /* the first command that passes is the first the robot sees: seq 1 */
     send_command(c, "rob1", "CALL", "{\"proc\":\"" ID32 "\"}", "\"ok\"");
     trobot_expect_line(d, fd, "CALL,1," ID32 "\n", HARNESS_RECV_MS);

@@ -524,6 +524,18 @@ void trobot_expect_line(struct daemon *d, int fd, const char *want, int ms)
     assert_string_equal(got, want);
 }
 
+bool trobot_expect_nothing(struct daemon *d, int fd)
+{
+    daemon_sleep(d, HARNESS_QUIET_MS);
+    char got[HARNESS_FRAME_MAX];
+    ssize_t r = recv(fd, got, sizeof got - 1, MSG_DONTWAIT);
+    if (r > 0) {
+        got[r] = '\0';
+        HFAIL(d, "the robot received \"%s\", expected nothing", got);
+    }
+    return r != 0;
+}
+
 bool fd_wait_closed(struct daemon *d, int fd, int ms)
 {
     long long deadline = mono_ms() + ms;

@@ -118,6 +118,9 @@ bool trobot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms);
 /* The next frame on fd must be exactly want, LF included (as trobot_send
  * takes it), within ms; anything else fails the test. */
 void trobot_expect_line(struct daemon *d, int fd, const char *want, int ms);
+/* Nothing reaches fd for HARNESS_QUIET_MS: any byte fails the test. Returns
+ * false when the peer has closed (read 0), true otherwise. */
+bool trobot_expect_nothing(struct daemon *d, int fd);
 /* Close a socket opened by trobot_connect and forget it. */
 void trobot_close(struct daemon *d, int fd);
 /* "127.0.0.1:PORT" of our end of fd. */

@@ -79,6 +79,16 @@ static void access_config(char *out, size_t n, const char *tokens, const char *e
              tokens, extra ? extra : "");
 }
 
+/* A fresh tokens file (its path in tokens, for the test to unlink) and the
+ * daemon on access_config with it. */
+static struct daemon *access_start(void **state, char tokens[64])
+{
+    char cfg[TEXT_MAX];
+    tokens_file(tokens, 0600);
+    access_config(cfg, sizeof cfg, tokens, NULL);
+    return daemon_start(state, cfg);
+}
+
 static void auth(struct tclient *c, const char *token)
 {
     char req[TEXT_MAX];
@@ -110,10 +120,8 @@ static json_t *request_error(struct tclient *c, const char *req, const char *cod
 
 static void test_tokens(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     struct tclient *c = tclient_connect(d);
 
     /* Anonymous may watch, nothing else. */
@@ -165,10 +173,8 @@ static void test_tokens(void **state)
  * success resets it. */
 static void test_backoff(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     struct tclient *c = tclient_connect(d);
     for (int i = 0; i < 4; i++)
         auth_refused(c, "nope");
@@ -203,10 +209,8 @@ static void test_backoff(void **state)
 
 static void test_grants(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     struct tclient *c = tclient_connect(d);
     auth(c, TOKEN_HMI);
     static const struct {
@@ -252,10 +256,8 @@ static void expect_control(struct tclient *c, const char *expected)
 
 static void test_lease(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     int robot = trobot_hello(d, "rob1");
     struct tclient *w = watcher_connect(d, NULL);
     struct tclient *a = tclient_connect(d), *b = tclient_connect(d);

@@ -29,7 +29,6 @@
 #include <cmocka.h>
 
 #define TEXT_MAX 4096
-#define READ_SLICE_MS 5
 #define BLOCK_MS 1000           /* the first failed-auth block */
 
 static const char TOKEN_HMI[] = "hmi-secret-0123456789abcdef";
@@ -80,6 +79,16 @@ static void access_config(char *out, size_t n, const char *tokens, const char *e
              tokens, extra ? extra : "");
 }
 
+/* A fresh tokens file (its path in tokens, for the test to unlink) and the
+ * daemon on access_config with it. */
+static struct daemon *access_start(void **state, char tokens[64])
+{
+    char cfg[TEXT_MAX];
+    tokens_file(tokens, 0600);
+    access_config(cfg, sizeof cfg, tokens, NULL);
+    return daemon_start(state, cfg);
+}
+
 static void auth(struct tclient *c, const char *token)
 {
     char req[TEXT_MAX];
@@ -107,37 +116,12 @@ static json_t *request_error(struct tclient *c, const char *req, const char *cod
     return e;
 }
 
-/* The next frame a raw robot receives, LF included. */
-static void robot_read_frame(struct daemon *d, int fd, char *out, size_t n, int ms)
-{
-    size_t len = 0;
-    for (int waited = 0; waited < ms;) {
-        char ch;
-        ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
-        if (r == 1) {
-            assert_true(len + 1 < n);
-            out[len++] = ch;
-            out[len] = '\0';
-            if (ch == '\n')
-                return;
-            continue;
-        }
-        assert_true(r < 0 && (errno == EAGAIN || errno == EINTR));
-        daemon_sleep(d, READ_SLICE_MS);
-        waited += READ_SLICE_MS;
-    }
-    daemon_print_log_tail(d);
-    fail_msg("the robot got no frame within %d ms", ms);
-}
-
 /* --- tokens ------------------------------------------------------------------ */
 
 static void test_tokens(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     struct tclient *c = tclient_connect(d);
 
     /* Anonymous may watch, nothing else. */
@@ -189,10 +173,8 @@ static void test_tokens(void **state)
  * success resets it. */
 static void test_backoff(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     struct tclient *c = tclient_connect(d);
     for (int i = 0; i < 4; i++)
         auth_refused(c, "nope");
@@ -227,10 +209,8 @@ static void test_backoff(void **state)
 
 static void test_grants(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     struct tclient *c = tclient_connect(d);
     auth(c, TOKEN_HMI);
     static const struct {
@@ -276,10 +256,8 @@ static void expect_control(struct tclient *c, const char *expected)
 
 static void test_lease(void **state)
 {
-    char tokens[64], cfg[TEXT_MAX];
-    tokens_file(tokens, 0600);
-    access_config(cfg, sizeof cfg, tokens, NULL);
-    struct daemon *d = daemon_start(state, cfg);
+    char tokens[64];
+    struct daemon *d = access_start(state, tokens);
     int robot = trobot_hello(d, "rob1");
     struct tclient *w = watcher_connect(d, NULL);
     struct tclient *a = tclient_connect(d), *b = tclient_connect(d);
@@ -305,7 +283,7 @@ static void test_lease(void **state)
     tclient_send(a, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"SETDO\","
                  "\"fields\":{\"name\":\"doA\",\"value\":1}}");
     char frame[128];
-    robot_read_frame(d, robot, frame, sizeof frame, HARNESS_RECV_MS);
+    assert_true(trobot_read_line(d, robot, frame, sizeof frame, HARNESS_RECV_MS));
     assert_non_null(strstr(frame, "SETDO,"));
     assert_non_null(strstr(frame, ",doA,1"));
     char ak[64];
@@ -315,7 +293,7 @@ static void test_lease(void **state)
 
     /* STOP from a non-holder goes through at once. */
     tclient_send(b, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"STOP\"}");
-    robot_read_frame(d, robot, frame, sizeof frame, HARNESS_RECV_MS);
+    assert_true(trobot_read_line(d, robot, frame, sizeof frame, HARNESS_RECV_MS));
     assert_memory_equal(frame, "STOP,", 5);
     snprintf(ak, sizeof ak, "AK,2,%ld,OK\n", strtol(frame + 5, NULL, 10));
     trobot_send(d, robot, ak);
@@ -549,40 +527,7 @@ static void test_startup_rules(void **state)
  * and stderr together in out. */
 static int run_cli(const char *const *args, const char *env_token, char *out, size_t n)
 {
-    const char *cli = getenv("RB_CLI");
-    assert_non_null(cli);
-    const char *argv[24] = {cli};
-    size_t k = 1;
-    for (; args[k - 1]; k++) {
-        assert_true(k < 23);
-        argv[k] = args[k - 1];
-    }
-    argv[k] = NULL;
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        if (env_token)
-            setenv("RAPIDBRIDGE_TOKEN", env_token, 1);
-        else
-            unsetenv("RAPIDBRIDGE_TOKEN");
-        execv(cli, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    ssize_t r;
-    while (len + 1 < n && (r = read(p[0], out + len, n - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(p[0]);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    return cli_run(NULL, args, env_token, true, out, n);
 }
 
 /* token new makes a token and its line; the CLI authenticates from a file,

@@ -31,7 +31,6 @@
 
 #include <cmocka.h>
 
-#define READ_SLICE_MS 5     /* raw robot: how often it looks for bytes again */
 #define FRAME_BUF 128       /* one frame read by a raw robot (the bridge sends <= 80) */
 #define REQ_MAX 1024
 #define AT_ONCE_MS 1500     /* "at once": far below the configured 30 s timeout */
@@ -51,53 +50,6 @@ static const char CONFIG_SHORT[] =
     "\"limits\":{\"idle_timeout\":30,\"robot_request_timeout\":0.5}}";
 
 /* --- the raw robot ----------------------------------------------------------- */
-
-static void robot_read_frame(struct daemon *d, int fd, char *out, size_t n, int ms)
-{
-    size_t len = 0;
-    for (int waited = 0;;) {
-        char ch;
-        ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
-        if (r == 1) {
-            if (len + 1 >= n)
-                fail_msg("the robot got more than %zu bytes without LF: %.*s", n, (int)len, out);
-            out[len++] = ch;
-            out[len] = '\0';
-            if (ch == '\n')
-                return;
-            continue;
-        }
-        if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-            daemon_print_log_tail(d);
-            fail_msg("robot socket closed while reading a frame (got \"%.*s\")", (int)len, out);
-        }
-        if (waited >= ms) {
-            daemon_print_log_tail(d);
-            fail_msg("the robot got no complete frame within %d ms (got \"%.*s\")", ms, (int)len,
-                     out);
-        }
-        daemon_sleep(d, READ_SLICE_MS);
-        waited += READ_SLICE_MS;
-    }
-}
-
-static void robot_expect_frame(struct daemon *d, int fd, const char *want, int ms)
-{
-    char got[FRAME_BUF];
-    robot_read_frame(d, fd, got, sizeof got, ms);
-    assert_string_equal(got, want);
-}
-
-static void robot_expect_nothing(struct daemon *d, int fd)
-{
-    daemon_sleep(d, HARNESS_QUIET_MS);
-    char got[FRAME_BUF];
-    ssize_t r = recv(fd, got, sizeof got - 1, MSG_DONTWAIT);
-    if (r > 0) {
-        got[r] = '\0';
-        fail_msg("the robot received \"%s\", expected nothing", got);
-    }
-}
 
 static void wait_link_up(struct tclient *w, const char *robot)
 {
@@ -127,6 +79,13 @@ static struct tclient *handler(struct daemon *d, const char *req, const char *wa
     assert_json_eq(r, want, NULL);
     json_decref(r);
     return h;
+}
+
+/* A handler serving JB of rob1, its SERVE reply checked. */
+static struct tclient *jb_handler(struct daemon *d)
+{
+    return handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
+                   "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
 }
 
 /* The next REQUEST must be exactly this (time ignored, but present). */
@@ -185,8 +144,7 @@ static void test_answered(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,7,2\n");
     expect_request(h, "rob1", 7, "{\"station\":2}");
@@ -197,11 +155,11 @@ static void test_answered(void **state)
     json_t *r = tclient_expect_class(h, "REPLIED", HARNESS_RECV_MS);
     assert_json_eq(r, "{\"class\":\"REPLIED\",\"id\":\"a\",\"robot\":\"rob1\",\"seq\":7}", NULL);
     json_decref(r);
-    robot_expect_frame(d, fd, "JA,7,P100,3\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,7,P100,3\n", HARNESS_RECV_MS);
     /* a second reply to the same seq */
     reply(h, "rob1", 7, "\"fields\":{\"job\":\"P101\",\"count\":1}");
     expect_error(h, "bad_request", "seq 7");
-    robot_expect_nothing(d, fd);
+    trobot_expect_nothing(d, fd);
     /* a client may not send the reply type */
     tclient_request_error(w, "{\"cmd\":\"send\",\"robot\":\"rob1\",\"type\":\"JA\","
                           "\"fields\":{\"job\":\"X\",\"count\":1}}", NULL, "unknown_type", "reply");
@@ -220,7 +178,7 @@ static void test_no_handler(void **state)
     /* RX 1: nobody serves JB now (or, if the close is seen after the
      * request, the handler disconnected with it waiting). */
     char rx[FRAME_BUF];
-    robot_read_frame(d, fd, rx, sizeof rx, AT_ONCE_MS);
+    assert_true(trobot_read_line(d, fd, rx, sizeof rx, AT_ONCE_MS));
     assert_memory_equal(rx, "RX,8,1,", 7);
     assert_true(mono_ms() - t0 < AT_ONCE_MS);
     /* with a checksum when the robot wants one */
@@ -228,7 +186,7 @@ static void test_no_handler(void **state)
     char want[FRAME_BUF];
     frame_with_checksum("RX,9,1,nobody serves JB for rob2", false, want, sizeof want);
     trobot_send(d, fd2, "JB,9,1\n");
-    robot_expect_frame(d, fd2, want, AT_ONCE_MS);
+    trobot_expect_line(d, fd2, want, AT_ONCE_MS);
     assert_int_equal(stat_outcome(w, "no_handler"), 2);
     daemon_stop(state);
 }
@@ -244,12 +202,12 @@ static void test_timeout(void **state)
     long long t0 = mono_ms();
     trobot_send(d, fd, "JB,9,3\n");
     expect_request(h, "rob1", 9, "{\"station\":3}");
-    robot_expect_frame(d, fd, "RX,9,2,no reply within 0.5 s\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "RX,9,2,no reply within 0.5 s\n", HARNESS_RECV_MS);
     long long waited = mono_ms() - t0;
     assert_true(waited >= 450);
     reply(h, "rob1", 9, "\"fields\":{\"job\":\"LATE\",\"count\":1}");
     expect_error(h, "bad_request", "timed out");
-    robot_expect_nothing(d, fd);
+    trobot_expect_nothing(d, fd);
     assert_int_equal(stat_outcome(w, "timeout"), 1);
     daemon_stop(state);
 }
@@ -259,8 +217,7 @@ static void test_error_reply(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,10,1\n");
     expect_request(h, "rob1", 10, "{\"station\":1}");
@@ -268,7 +225,7 @@ static void test_error_reply(void **state)
           "\"error\":\"no job, hopper *empty*\\nnow; and this text goes on far past what a "
           "RAPID string holds\"");
     expect_replied(h, "rob1", 10);
-    robot_expect_frame(d, fd,
+    trobot_expect_line(d, fd,
                        "RX,10,3,no job; hopper _empty_?now; and this text goes on far past what a "
                        "RAPID\n", HARNESS_RECV_MS); /* 80 bytes with the LF */
     assert_int_equal(stat_outcome(w, "error"), 1);
@@ -280,18 +237,17 @@ static void test_invalid_reply(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,11,1\n");
     expect_request(h, "rob1", 11, "{\"station\":1}");
     reply(h, "rob1", 11, "\"fields\":{\"job\":\"P1\",\"count\":1001}");
     expect_error(h, "bad_field", "count");
     char got[FRAME_BUF];
-    robot_read_frame(d, fd, got, sizeof got, HARNESS_RECV_MS);
+    assert_true(trobot_read_line(d, fd, got, sizeof got, HARNESS_RECV_MS));
     if (strncmp(got, "RX,11,4,invalid reply: ", 23) != 0)
         fail_msg("expected RX 4, the robot got %s", got);
-    assert_true(strlen(got) <= 80);
+    assert_true(strlen(got) + 1 <= 80); /* the frame, LF included */
     /* replies that cannot name their request are plain errors */
     reply(h, "rob1", 11, "\"fields\":{\"job\":\"P1\",\"count\":1}");
     expect_error(h, "bad_request", "seq 11");
@@ -299,7 +255,7 @@ static void test_invalid_reply(void **state)
     expect_error(h, "unknown_robot", "rob9");
     tclient_send(h, "{\"cmd\":\"reply\",\"robot\":\"rob1\",\"seq\":-1,\"fields\":{}}");
     expect_error(h, "bad_request", "seq");
-    robot_expect_nothing(d, fd);
+    trobot_expect_nothing(d, fd);
     assert_int_equal(stat_outcome(w, "invalid"), 1);
     daemon_stop(state);
 }
@@ -308,8 +264,7 @@ static void test_invalid_reply(void **state)
 static void test_second_serve(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
-    struct tclient *h1 = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                 "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h1 = jb_handler(d);
     struct tclient *h2 = tclient_connect(d);
     tclient_request_error(h2, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"],\"id\":1}",
                           "1", "busy", "JB");
@@ -332,7 +287,7 @@ static void test_second_serve(void **state)
     expect_request(h2, "rob1", 1, "{\"station\":1}");
     reply(h2, "rob1", 1, "\"fields\":{\"job\":\"J\",\"count\":0}");
     expect_replied(h2, "rob1", 1);
-    robot_expect_frame(d, fd, "JA,1,J,0\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,1,J,0\n", HARNESS_RECV_MS);
     daemon_stop(state);
 }
 
@@ -342,22 +297,20 @@ static void test_handler_leaves(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,21,1\nJB,22,2\n");
     expect_request(h, "rob1", 21, "{\"station\":1}");
     expect_request(h, "rob1", 22, "{\"station\":2}");
     long long t0 = mono_ms();
     tclient_close(h);
-    robot_expect_frame(d, fd, "RX,21,1,the handler disconnected\n", AT_ONCE_MS);
-    robot_expect_frame(d, fd, "RX,22,1,the handler disconnected\n", AT_ONCE_MS);
+    trobot_expect_line(d, fd, "RX,21,1,the handler disconnected\n", AT_ONCE_MS);
+    trobot_expect_line(d, fd, "RX,22,1,the handler disconnected\n", AT_ONCE_MS);
     assert_true(mono_ms() - t0 < AT_ONCE_MS);
     assert_int_equal(stat_outcome(w, "no_handler"), 2);
 
     /* link down with a request waiting: dropped, the late reply refused */
-    struct tclient *h2 = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                 "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h2 = jb_handler(d);
     trobot_send(d, fd, "JB,23,1\n");
     expect_request(h2, "rob1", 23, "{\"station\":1}");
     trobot_close(d, fd);
@@ -375,8 +328,7 @@ static void test_waiting_bound(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     char frame[64];
     for (int i = 1; i <= 16; i++) {
@@ -385,18 +337,18 @@ static void test_waiting_bound(void **state)
         expect_request(h, "rob1", i, "{\"station\":1}");
     }
     trobot_send(d, fd, "JB,17,1\n");
-    robot_expect_frame(d, fd, "RX,17,5,16 requests already wait for replies\n", AT_ONCE_MS);
+    trobot_expect_line(d, fd, "RX,17,5,16 requests already wait for replies\n", AT_ONCE_MS);
     reply(h, "rob1", 16, "\"fields\":{\"job\":\"J\",\"count\":0}");
     expect_replied(h, "rob1", 16);
-    robot_expect_frame(d, fd, "JA,16,J,0\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,16,J,0\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "JB,3,1\n");
-    robot_expect_frame(d, fd, "RX,3,5,seq 3 already waits for a reply\n", AT_ONCE_MS);
+    trobot_expect_line(d, fd, "RX,3,5,seq 3 already waits for a reply\n", AT_ONCE_MS);
     /* stop serving: the 15 still waiting get RX 1, in the order they came */
     json_decref(tclient_request(h, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[]}", "SERVE",
                                 NULL));
     for (int i = 1; i <= 15; i++) {
         snprintf(frame, sizeof frame, "RX,%d,1,the handler stopped serving\n", i);
-        robot_expect_frame(d, fd, frame, AT_ONCE_MS);
+        trobot_expect_line(d, fd, frame, AT_ONCE_MS);
     }
     assert_int_equal(stat_outcome(w, "busy"), 2);
     assert_int_equal(stat_outcome(w, "no_handler"), 15);
@@ -422,12 +374,12 @@ static void test_two_robots(void **state)
     expect_replied(h, "rob2", 5);
     char want[FRAME_BUF];
     frame_with_checksum("JA,5,B,2", false, want, sizeof want);
-    robot_expect_frame(d, fd2, want, HARNESS_RECV_MS);
-    robot_expect_nothing(d, fd1);
+    trobot_expect_line(d, fd2, want, HARNESS_RECV_MS);
+    trobot_expect_nothing(d, fd1);
     reply(h, "rob1", 5, "\"fields\":{\"job\":\"A\",\"count\":1}");
     expect_replied(h, "rob1", 5);
-    robot_expect_frame(d, fd1, "JA,5,A,1\n", HARNESS_RECV_MS);
-    robot_expect_nothing(d, fd2);
+    trobot_expect_line(d, fd1, "JA,5,A,1\n", HARNESS_RECV_MS);
+    trobot_expect_nothing(d, fd2);
     daemon_stop(state);
 }
 
@@ -442,8 +394,7 @@ static void test_sim_ask(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_SIM);
     struct tclient *w = watcher_connect(d, "[\"JB\"]");
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     static const char *const args[] = {"--name", "rob1", "--ask", "JB,3", "--ask-every", "0.1",
                                        "--ask-count", "2", NULL};
     pid_t sim = sim_start(d, args);
@@ -596,16 +547,16 @@ static void test_cli_serve(void **state)
     tclient_request_error(c, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}", NULL,
                           "busy", "JB");
     trobot_send(d, fd, "JB,41,2\n");
-    robot_expect_frame(d, fd, "JA,41,J2,41\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,41,J2,41\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "JB,42,9\n");
-    robot_expect_frame(d, fd, "RX,42,3,station 9 is closed; try later\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "RX,42,3,station 9 is closed; try later\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "JB,43,8\n");
-    robot_expect_frame(d, fd, "RX,43,3,the command's output is not a JSON object\n",
+    trobot_expect_line(d, fd, "RX,43,3,the command's output is not a JSON object\n",
                        HARNESS_RECV_MS);
     trobot_send(d, fd, "JB,44,7\n");   /* the script sleeps past --timeout 1 */
-    robot_expect_frame(d, fd, "RX,44,3,no answer within 1 s\n", 3000);
+    trobot_expect_line(d, fd, "RX,44,3,no answer within 1 s\n", 3000);
     trobot_send(d, fd, "JB,45,3\n");
-    robot_expect_frame(d, fd, "JA,45,J3,45\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,45,J3,45\n", HARNESS_RECV_MS);
     cli_wait_log(d, "rob1 JB seq 45: reply {\"job\":\"J3\",\"count\":45}");
     cli_stop();
     daemon_stop(state);
@@ -629,7 +580,7 @@ static void test_cli_serve_reconnect(void **state)
     struct tclient *w = watcher_connect(d, NULL);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,51,4\n");
-    robot_expect_frame(d, fd, "JA,51,J4,51\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,51,J4,51\n", HARNESS_RECV_MS);
     cli_stop();
     daemon_stop(state);
 }
@@ -638,8 +589,7 @@ static void test_cli_serve_reconnect(void **state)
 static void test_cli_serve_refused(void **state)
 {
     struct daemon *d = daemon_start(state, CONFIG_LONG);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     (void)h;
     cli_start(d, "rob1");
     int status = 0;
@@ -684,7 +634,7 @@ static void test_cli_serve_token(void **state)
     cli_token = NULL;
     cli_wait_log(d, "serving JB for rob1");
     trobot_send(d, fd, "JB,51,2\n");
-    robot_expect_frame(d, fd, "JA,51,J2,51\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,51,J2,51\n", HARNESS_RECV_MS);
     cli_stop();
     daemon_stop(state);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -709,8 +659,7 @@ static void test_serve_grant(void **state)
                           "unauthorized", "serve");
     daemon_stop(state);
     d = daemon_start(state, CONFIG_ACCESS_SERVE);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     (void)h;
     daemon_stop(state);
 }
@@ -748,20 +697,19 @@ static void test_audit_records(void **state)
              "\"limits\":{\"idle_timeout\":30,\"robot_request_timeout\":30}}", path);
     struct daemon *d = daemon_start(state, config);
     struct tclient *w = watcher_connect(d, NULL);
-    struct tclient *h = handler(d, "{\"cmd\":\"serve\",\"robot\":\"rob1\",\"types\":[\"JB\"]}",
-                                "{\"class\":\"SERVE\",\"robot\":\"rob1\",\"types\":[\"JB\"]}");
+    struct tclient *h = jb_handler(d);
     int fd = raw_robot(d, w, "rob1");
     trobot_send(d, fd, "JB,7,2\n");
     expect_request(h, "rob1", 7, "{\"station\":2}");
     reply(h, "rob1", 7, "\"fields\":{\"job\":\"P100\",\"count\":3}");
     expect_replied(h, "rob1", 7);
-    robot_expect_frame(d, fd, "JA,7,P100,3\n", HARNESS_RECV_MS);
+    trobot_expect_line(d, fd, "JA,7,P100,3\n", HARNESS_RECV_MS);
     tclient_close(h);
     trobot_send(d, fd, "JB,8,3\n");
     /* RX 1: nobody serves JB now (or, if the close is seen after the
      * request, the handler disconnected with it waiting). */
     char rx[FRAME_BUF];
-    robot_read_frame(d, fd, rx, sizeof rx, AT_ONCE_MS);
+    assert_true(trobot_read_line(d, fd, rx, sizeof rx, AT_ONCE_MS));
     assert_memory_equal(rx, "RX,8,1,", 7);
     daemon_stop(state);
 

@@ -157,27 +157,7 @@ static json_t *find(json_t *recs[], size_t n, const char *event, const char *key
 /* rapidbridge-cli audit verify FILE: exit status, stdout in out. */
 static int verify(const char *path, char *out, size_t n)
 {
-    const char *cli = getenv("RB_CLI");
-    assert_non_null(cli);
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(p[1], 1);
-        execl(cli, cli, "audit", "verify", path, (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    ssize_t r;
-    while (len + 1 < n && (r = read(p[0], out + len, n - 1 - len)) > 0)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(p[0]);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    return cli_run(NULL, (const char *const[]){"audit", "verify", path, NULL}, NULL, false, out, n);
 }
 
 static void write_lines(const char *path, char *lines[], size_t n)

@@ -25,7 +25,6 @@
 #include <cmocka.h>
 
 #define REPLY_MS 8000       /* a command's ACK/ERROR; CALL Home moves up to 2 s */
-#define READ_SLICE_MS 5     /* raw robot: how often it looks for bytes again */
 #define REQ_MAX 1024        /* one request line built by the test */
 #define FRAME_BUF 128       /* one frame read by a raw robot (the bridge sends <= 80) */
 #define PIPELINED 5         /* commands each client writes at once */
@@ -208,57 +207,6 @@ static void expect_state(struct tclient *q, const char *where, const char *membe
 }
 
 /* --- raw robot ---------------------------------------------------------------- */
-
-/* Read one frame the daemon sent to a raw robot, LF included. */
-static void robot_read_frame(struct daemon *d, int fd, char *out, size_t n, int ms)
-{
-    size_t len = 0;
-    for (int waited = 0;;) {
-        char ch;
-        ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
-        if (r == 1) {
-            if (len + 1 >= n)
-                fail_msg("the robot got more than %zu bytes without LF: %.*s", n, (int)len, out);
-            out[len++] = ch;
-            out[len] = '\0';
-            if (ch == '\n')
-                return;
-            continue;
-        }
-        if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-            daemon_print_log_tail(d);
-            fail_msg("robot socket closed or failed while reading a frame (got \"%.*s\")", (int)len,
-                     out);
-        }
-        if (waited >= ms) {
-            daemon_print_log_tail(d);
-            fail_msg("the robot got no complete frame within %d ms (got \"%.*s\")", ms,
-                     (int)len, out);
-        }
-        daemon_sleep(d, READ_SLICE_MS);
-        waited += READ_SLICE_MS;
-    }
-}
-
-static void robot_expect_frame(struct daemon *d, int fd, const char *want)
-{
-    char got[FRAME_BUF];
-    robot_read_frame(d, fd, got, sizeof got, HARNESS_RECV_MS);
-    assert_string_equal(got, want);
-}
-
-/* Nothing at all reaches the robot for HARNESS_QUIET_MS. */
-static void robot_expect_nothing(struct daemon *d, int fd)
-{
-    daemon_sleep(d, HARNESS_QUIET_MS);
-    char got[FRAME_BUF];
-    ssize_t r = recv(fd, got, sizeof got - 1, MSG_DONTWAIT);
-    if (r > 0) {
-        got[r] = '\0';
-        fail_msg("the robot received \"%s\", expected nothing", got);
-    }
-    assert_int_equal(r, -1);
-}
 
 /* A raw robot linked as name, its LINK up consumed from watcher w. */
 static int raw_robot(struct daemon *d, struct tclient *w, const char *name)
@@ -512,7 +460,7 @@ static void test_wire_bytes(void **state)
                 frame_with_checksum(body, false, want, sizeof want);
             else
                 snprintf(want, sizeof want, "%s\n", body);
-            robot_expect_frame(d, fd, want);
+            trobot_expect_line(d, fd, want, HARNESS_RECV_MS);
             /* AK with a checksum from the robot that asks for them */
             snprintf(body, sizeof body, "AK,%lld,%lld,%s", 100 + seq, seq, wc->answer);
             if (robots[r].checksum)
@@ -557,9 +505,9 @@ static void test_link_dropped(void **state)
     struct tclient *c = tclient_connect(d);
     int fd = raw_robot(d, w, "rob1");
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"inflight\"");
-    robot_expect_frame(d, fd, "SETDO,1,doGrip,1\n");
+    trobot_expect_line(d, fd, "SETDO,1,doGrip,1\n", HARNESS_RECV_MS);
     send_command(c, "rob1", "PING", NULL, "\"queued\"");
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
     trobot_close(d, fd);
     expect_two_offline(c, "\"inflight\"", "\"queued\"", "closed by robot");
     /* and while it is down, at once */
@@ -576,15 +524,15 @@ static void test_link_replaced(void **state)
     struct tclient *c = tclient_connect(d);
     int old = raw_robot(d, w, "rob1");
     send_command(c, "rob1", "PING", NULL, "1");
-    robot_expect_frame(d, old, "PING,1\n");
+    trobot_expect_line(d, old, "PING,1\n", HARNESS_RECV_MS);
     send_command(c, "rob1", "SPEED", "{\"percent\":20}", "2");
-    robot_expect_nothing(d, old);
+    assert_true(trobot_expect_nothing(d, old));
     int fresh = trobot_hello(d, "rob1");
     expect_two_offline(c, "1", "2", "replaced by a new link");
     assert_true(fd_wait_closed(d, old, HARNESS_RECV_MS));
     /* the new link carries the next command; seqs go on */
     send_command(c, "rob1", "PING", NULL, "3");
-    robot_expect_frame(d, fresh, "PING,3\n");
+    trobot_expect_line(d, fresh, "PING,3\n", HARNESS_RECV_MS);
     trobot_send(d, fresh, "AK,2,3,OK\n");
     expect_ack(c, "3", "rob1", "PING", 3, AK_OK);
     expect_no_reply_pending(c);
@@ -604,27 +552,27 @@ static void test_queue_full(void **state)
     int fd = raw_robot(d, w, "rob1");
 
     send_command(c, "rob1", "PING", NULL, "\"A\"");
-    robot_expect_frame(d, fd, "PING,1\n");
+    trobot_expect_line(d, fd, "PING,1\n", HARNESS_RECV_MS);
     send_command(c, "rob1", "SETDO", "{\"name\":\"doGrip\",\"value\":1}", "\"B\"");
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
     send_command(c, "rob1", "PING", NULL, "\"C\"");
     expect_command_error(c, "\"C\"", "busy", NULL);
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
 
     send_command(c, "rob1", "STOP", NULL, "\"S\"");
-    robot_expect_frame(d, fd, "STOP,3\n");
+    trobot_expect_line(d, fd, "STOP,3\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "AK,1,3,OK\n");
     expect_ack(c, "\"S\"", "rob1", "STOP", 3, AK_OK);
 
     trobot_send(d, fd, "AK,2,1,OK\n");
     expect_ack(c, "\"A\"", "rob1", "PING", 1, AK_OK);
-    robot_expect_frame(d, fd, "SETDO,2,doGrip,1\n");
+    trobot_expect_line(d, fd, "SETDO,2,doGrip,1\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "AK,3,2,OK\n");
     expect_ack(c, "\"B\"", "rob1", "SETDO", 2, AK_OK);
 
     /* the queue is free again; busy used no seq */
     send_command(c, "rob1", "PING", NULL, "\"D\"");
-    robot_expect_frame(d, fd, "PING,4\n");
+    trobot_expect_line(d, fd, "PING,4\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "AK,4,4,OK\n");
     expect_ack(c, "\"D\"", "rob1", "PING", 4, AK_OK);
     expect_no_reply_pending(c);
@@ -670,7 +618,7 @@ static void test_client_leaves(void **state)
         char want[FRAME_BUF], ak_line[FRAME_BUF];
         send_command(c, "rob1", "PING", NULL, "1");
         snprintf(want, sizeof want, "PING,%lld\n", seq);
-        robot_expect_frame(d, fd, want);
+        trobot_expect_line(d, fd, want, HARNESS_RECV_MS);
         if (leave_cases[i].reset) {
             struct linger lg = {.l_onoff = 1, .l_linger = 0};
             assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
@@ -691,7 +639,7 @@ static void test_client_leaves(void **state)
 
         send_command(q, "rob1", "PING", NULL, "2");
         snprintf(want, sizeof want, "PING,%lld\n", seq + 1);
-        robot_expect_frame(d, fd, want);
+        trobot_expect_line(d, fd, want, HARNESS_RECV_MS);
         snprintf(ak_line, sizeof ak_line, "AK,%lld,%lld,OK\n", seq + 1, seq + 1);
         trobot_send(d, fd, ak_line);
         expect_ack(q, "2", "rob1", "PING", seq + 1, AK_OK);
@@ -789,10 +737,10 @@ static void test_refused(void **state)
         tclient_send(c, req);
         expect_command_error(c, id, rc->code, NULL);
     }
-    robot_expect_nothing(d, fd);
+    assert_true(trobot_expect_nothing(d, fd));
     /* the first command that passes is the first the robot sees: seq 1 */
     send_command(c, "rob1", "CALL", "{\"proc\":\"" ID32 "\"}", "\"ok\"");
-    robot_expect_frame(d, fd, "CALL,1," ID32 "\n");
+    trobot_expect_line(d, fd, "CALL,1," ID32 "\n", HARNESS_RECV_MS);
     trobot_send(d, fd, "AK,1,1,OK\n");
     expect_ack(c, "\"ok\"", "rob1", "CALL", 1, AK_OK);
     expect_no_reply_pending(c);

@@ -25,7 +25,6 @@
 #include <cmocka.h>
 
 #define WAIT_MS 3000
-#define CLI_MS 10000           /* doctor until it exits */
 #define CLI_OUT_MAX 16384
 #define PENDING_MAX 64         /* ROBOT_PENDING_MAX of the daemon */
 
@@ -35,31 +34,6 @@ static const char CONFIG[] =
     "\"limits\":{\"hello_timeout\":0.5}}";
 
 /* --- helpers ----------------------------------------------------------------- */
-
-/* The first line the bridge writes to a robot socket (without LF), or ""
- * when it closes first or ms pass. */
-static void robot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms)
-{
-    size_t n = 0;
-    long long deadline = mono_ms() + ms;
-    out[0] = '\0';
-    while (n + 1 < size) {
-        int left = (int)(deadline - mono_ms());
-        struct pollfd p = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left < 20 ? left : 20) < 0)
-            break;
-        daemon_pump(d);
-        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        ssize_t r = recv(fd, out + n, 1, MSG_DONTWAIT);
-        if (r <= 0)
-            break;
-        if (out[n] == '\n')
-            break;
-        n++;
-    }
-    out[n] = '\0';
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -135,60 +109,18 @@ static json_t *stats_member(struct tclient *c, const char *a, const char *b)
     return m;
 }
 
-/* Run $RB_CLI with args; its stdout and stderr together in out. Returns the
- * exit status. */
+/* Run $RB_CLI --connect (d's client port) with args; its stdout and stderr
+ * together in out. Returns the exit status. */
 static int run_cli(struct daemon *d, const char *const *args, char *out, size_t size)
 {
-    const char *bin = getenv("RB_CLI");
-    if (!bin || *bin != '/')
-        fail_msg("RB_CLI must be set to the absolute path of rapidbridge-cli");
     char connect[32];
     snprintf(connect, sizeof connect, "127.0.0.1:%u", d->client_port);
-    const char *argv[16] = {bin, "--connect", connect};
-    size_t n = 3;
+    const char *argv[16] = {"--connect", connect};
+    size_t n = 2;
     for (size_t i = 0; args[i] && n < 15; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    int pipefd[2];
-    assert_int_equal(pipe(pipefd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    size_t len = 0;
-    long long deadline = mono_ms() + CLI_MS;
-    int status = -1;
-    for (;;) {
-        ssize_t r = read(pipefd[0], out + len, size - 1 - len);
-        if (r > 0) {
-            len += (size_t)r;
-            if (len + 1 < size)
-                continue;
-        }
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            while (len + 1 < size && (r = read(pipefd[0], out + len, size - 1 - len)) > 0)
-                len += (size_t)r;
-            break;
-        }
-        if (mono_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            out[len] = '\0';
-            fail_msg("rapidbridge-cli did not finish in %d ms; output:\n%s", CLI_MS, out);
-        }
-        daemon_sleep(d, 10);
-    }
-    close(pipefd[0]);
-    out[len] = '\0';
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return cli_run(d, argv, NULL, true, out, size);
 }
 
 static void expect_in(const char *text, const char *needle, const char *what)
@@ -246,7 +178,7 @@ static void run_refusal(void **state, const struct refusal_case *t)
     if (t->send)
         trobot_send(d, fd, t->send);
     char line[128];
-    robot_read_line(d, fd, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, fd, line, sizeof line, WAIT_MS);
     if (strcmp(line, t->no) != 0)
         fail_msg("%s: the robot read \"%s\", want \"%s\"", t->name, line, t->no);
     assert_true(strlen(line) + 1 <= 80);
@@ -335,7 +267,7 @@ static void test_refusal_busy(void **state)
         if (i < PENDING_MAX)
             continue;
         char line[128];
-        robot_read_line(d, fds[i], line, sizeof line, WAIT_MS);
+        trobot_read_line(d, fds[i], line, sizeof line, WAIT_MS);
         assert_string_equal(line,
                             "NO,0,7,rapidbridge: too many connections wait for HI; retrying helps");
     }
@@ -466,19 +398,11 @@ static void test_doctor_unreachable(void **state)
     assert_int_equal(getsockname(hold, (struct sockaddr *)&sa, &len), 0);
     char connect[32], out[CLI_OUT_MAX];
     snprintf(connect, sizeof connect, "127.0.0.1:%u", ntohs(sa.sin_port));
-    const char *bin = getenv("RB_CLI");
-    assert_non_null(bin);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "timeout 20 '%s' doctor --connect %s 2>&1", bin, connect);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
+    int rc = cli_run(NULL, (const char *const[]){"doctor", "--connect", connect, NULL}, NULL, true,
+                     out, sizeof out);
     close(hold);
-    assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) != 2)
-        fail_msg("doctor exited %d, want 2:\n%s", WEXITSTATUS(status), out);
+    if (rc != 2)
+        fail_msg("doctor exited %d, want 2:\n%s", rc, out);
     expect_in(out, "cannot connect", "unreachable");
 }
 

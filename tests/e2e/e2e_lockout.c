@@ -81,28 +81,6 @@ static int connect_from(struct raw *r, const char *src, uint16_t port)
     return fd;
 }
 
-/* The next line from fd (without LF), or "" when it closes first or ms pass. */
-static void read_line(struct daemon *d, int fd, char *out, size_t size, int ms)
-{
-    size_t n = 0;
-    long long deadline = mono_ms() + ms;
-    out[0] = '\0';
-    while (n + 1 < size) {
-        int left = (int)(deadline - mono_ms());
-        struct pollfd p = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&p, 1, left < 20 ? left : 20) < 0)
-            break;
-        daemon_pump(d);
-        if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        ssize_t got = recv(fd, out + n, 1, MSG_DONTWAIT);
-        if (got <= 0 || out[n] == '\n')
-            break;
-        n++;
-    }
-    out[n] = '\0';
-}
-
 static void send_all(int fd, const char *text)
 {
     size_t len = strlen(text);
@@ -139,7 +117,7 @@ static void test_clients_per_address(void **state)
     int refused = 0;
     for (int i = 0; i < 40; i++) {
         int fd = connect_from(&r, ATTACKER, d->client_port);
-        read_line(d, fd, line, sizeof line, WAIT_MS);
+        trobot_read_line(d, fd, line, sizeof line, WAIT_MS);
         if (i < 8) {
             if (!strstr(line, "\"class\":\"VERSION\""))
                 fail_msg("attacker connection %d: VERSION expected, got '%s'", i, line);
@@ -154,7 +132,7 @@ static void test_clients_per_address(void **state)
     }
     assert_int_equal(refused, 32);
     int hmi = connect_from(&r, HMI, d->client_port);
-    read_line(d, hmi, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, hmi, line, sizeof line, WAIT_MS);
     if (!strstr(line, "\"class\":\"VERSION\""))
         fail_msg("the HMI from another address got '%s' instead of VERSION", line);
     /* A closed slot is free again for its address. */
@@ -164,7 +142,7 @@ static void test_clients_per_address(void **state)
     bool again = false;
     while (!again && mono_ms() < deadline) {
         int fd = connect_from(NULL, ATTACKER, d->client_port);
-        read_line(d, fd, line, sizeof line, WAIT_MS);
+        trobot_read_line(d, fd, line, sizeof line, WAIT_MS);
         again = strstr(line, "\"class\":\"VERSION\"") != NULL;
         close(fd);
         if (!again)
@@ -214,10 +192,10 @@ static void test_request_timeouts(void **state)
     /* Silent from the start: ERROR timeout, then closed. */
     long long t0 = mono_ms();
     int silent = connect_from(&r, HMI, d->client_port);
-    read_line(d, silent, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, silent, line, sizeof line, WAIT_MS);
     assert_non_null(strstr(line, "\"class\":\"VERSION\""));
     send_all(silent, "\n \t\r\n"); /* blank lines are not requests */
-    read_line(d, silent, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, silent, line, sizeof line, WAIT_MS);
     long long took = mono_ms() - t0;
     if (!*line)
         fail_msg("a client that sent nothing was not told anything within %d ms", WAIT_MS);
@@ -229,9 +207,9 @@ static void test_request_timeouts(void **state)
 
     /* Half a line, never finished: closed, although bytes keep coming. */
     int slow = connect_from(&r, HMI, d->client_port);
-    read_line(d, slow, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, slow, line, sizeof line, WAIT_MS);
     send_all(slow, "{\"cmd\":\"stats\"}\n");
-    read_line(d, slow, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, slow, line, sizeof line, WAIT_MS);
     assert_non_null(strstr(line, "\"class\":\"STATS\""));
     static const char trickle[] = "{\"cmd\":\"stats\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
     t0 = mono_ms();
@@ -274,10 +252,10 @@ static void test_reload_limits(void **state)
     char line[LINE_MAX_TEST];
     for (int i = 0; i < 3; i++) {
         int fd = connect_from(&r, ATTACKER, d->client_port);
-        read_line(d, fd, line, sizeof line, WAIT_MS);
+        trobot_read_line(d, fd, line, sizeof line, WAIT_MS);
         assert_non_null(strstr(line, "\"class\":\"VERSION\""));
         send_all(fd, "{\"cmd\":\"version\"}\n");
-        read_line(d, fd, line, sizeof line, WAIT_MS);
+        trobot_read_line(d, fd, line, sizeof line, WAIT_MS);
     }
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -288,18 +266,18 @@ static void test_reload_limits(void **state)
     unlink(path);
 
     int over = connect_from(&r, ATTACKER, d->client_port);
-    read_line(d, over, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, over, line, sizeof line, WAIT_MS);
     json_t *e = json_must(line);
     assert_error(e, NULL, "busy", "address");
     json_decref(e);
     for (int i = 0; i < 3; i++) { /* not cut off by the lower limit */
         send_all(r.fds[i], "{\"cmd\":\"version\"}\n");
-        read_line(d, r.fds[i], line, sizeof line, WAIT_MS);
+        trobot_read_line(d, r.fds[i], line, sizeof line, WAIT_MS);
         assert_non_null(strstr(line, "\"class\":\"VERSION\""));
     }
     int silent = connect_from(&r, HMI, d->client_port);
-    read_line(d, silent, line, sizeof line, WAIT_MS);
-    read_line(d, silent, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, silent, line, sizeof line, WAIT_MS);
+    trobot_read_line(d, silent, line, sizeof line, WAIT_MS);
     e = json_must(line);
     assert_error(e, NULL, "timeout", "0.5 s");
     json_decref(e);
@@ -326,7 +304,7 @@ static void test_pending_per_address(void **state)
     assert_int_equal(stats_int(w, "robot_port", "connections", NULL), 64);
     assert_int_equal(stats_int(w, "robot_port", "refused", "busy"), 64 - 8);
     char line[LINE_MAX_TEST];
-    read_line(d, r.fds[63], line, sizeof line, WAIT_MS);
+    trobot_read_line(d, r.fds[63], line, sizeof line, WAIT_MS);
     assert_string_equal(line, "NO,0,7,rapidbridge: too many connections wait for HI; retrying helps");
 
     int ctl = connect_from(&r, HMI, d->robot_port);

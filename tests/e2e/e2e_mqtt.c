@@ -434,31 +434,6 @@ static void send_jt(struct daemon *d, int fd, long seq)
     trobot_send(d, fd, line);
 }
 
-/* A line the bridge wrote to a raw robot socket, or false after ms. */
-static bool robot_read_line(struct daemon *d, int fd, char *out, size_t n, int ms)
-{
-    size_t len = 0;
-    long long deadline = mono_ms() + ms;
-    while (len + 1 < n) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - mono_ms());
-        if (left <= 0 || poll(&p, 1, left < SLICE_MS ? left : SLICE_MS) < 0)
-            return false;
-        daemon_pump(d);
-        if (!(p.revents & POLLIN))
-            continue;
-        char ch;
-        if (recv(fd, &ch, 1, 0) != 1)
-            return false;
-        if (ch == '\n') {
-            out[len] = '\0';
-            return true;
-        }
-        out[len++] = ch;
-    }
-    return false;
-}
-
 /* --- tests ----------------------------------------------------------------------- */
 
 static const char ROBOTS[] = "[{\"name\":\"rob1\",\"commands\":[\"PING\",\"SETDO\"]},"
@@ -835,7 +810,7 @@ static void test_commands(void **state)
         sub_publish(s, cases[i].topic, cases[i].payload, false);
         if (cases[i].robot_gets) {
             char line[128];
-            if (!robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS))
+            if (!trobot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS))
                 fail_msg("%s: the robot got no command", cases[i].name);
             assert_string_equal(line, cases[i].robot_gets);
             unsigned seq = 0;
@@ -852,7 +827,7 @@ static void test_commands(void **state)
     }
     /* nothing else reached the robot */
     char line[128];
-    assert_false(robot_read_line(d, fd, line, sizeof line, 200));
+    assert_false(trobot_read_line(d, fd, line, sizeof line, 200));
     sub_close(s);
     daemon_stop(state);
 }
@@ -901,7 +876,7 @@ static void test_commands_lease(void **state)
     unsigned seq = 0;
     sub_publish(s, "e2e/cell/rob1/cmd",
                 "{\"type\":\"SETDO\",\"fields\":{\"name\":\"doA\",\"value\":1},\"id\":2}", false);
-    assert_true(robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
+    assert_true(trobot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
     assert_int_equal(sscanf(line, "SETDO,%u", &seq), 1);
     snprintf(ak, sizeof ak, "AK,1,%u,OK\n", seq);
     trobot_send(d, fd, ak);
@@ -918,7 +893,7 @@ static void test_commands_lease(void **state)
                    "\"holder\":\"anonymous\"}", (const char *const[]){"message", NULL});
     json_decref(j);
     sub_publish(s, "e2e/cell/rob1/cmd", "{\"type\":\"STOP\",\"id\":4}", false);
-    assert_true(robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
+    assert_true(trobot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
     assert_int_equal(sscanf(line, "STOP,%u", &seq), 1);
     snprintf(ak, sizeof ak, "AK,2,%u,OK\n", seq);
     trobot_send(d, fd, ak);
@@ -930,7 +905,7 @@ static void test_commands_lease(void **state)
     json_decref(tclient_request(c, "{\"cmd\":\"release\",\"robot\":\"rob1\"}", "CONTROL", NULL));
     sub_publish(s, "e2e/cell/rob1/cmd",
                 "{\"type\":\"SETDO\",\"fields\":{\"name\":\"doA\",\"value\":0},\"id\":5}", false);
-    assert_true(robot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
+    assert_true(trobot_read_line(d, fd, line, sizeof line, MQTT_WAIT_MS));
     assert_memory_equal(line, "SETDO,", 6);
     sub_close(s);
     daemon_stop(state);
@@ -949,7 +924,7 @@ static void test_commands_not_subscribed(void **state)
     sub_pump(s, QUIET_MS);
     assert_int_equal(sub_count(s, "e2e/cell/rob1/ack", 0), 0);
     char line[128];
-    assert_false(robot_read_line(d, fd, line, sizeof line, 100));
+    assert_false(trobot_read_line(d, fd, line, sizeof line, 100));
     sub_close(s);
     daemon_stop(state);
 }

@@ -667,51 +667,6 @@ static void test_s_client(void **state)
     daemon_stop(state);
 }
 
-/* bin with args; its exit status, stdout (and stderr with err_too) in out. */
-static int run_prog(struct daemon *d, const char *bin, const char *const *args, bool err_too,
-                    char *out, size_t n)
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[32];
-        size_t k = 0;
-        argv[k++] = bin;
-        for (size_t i = 0; args[i] && k < 31; i++)
-            argv[k++] = args[i];
-        argv[k] = NULL;
-        dup2(p[1], 1);
-        if (err_too)
-            dup2(p[1], 2);
-        close(p[0]);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t len = 0;
-    long long end = mono_ms() + 2 * WAIT_MS;
-    while (len < n - 1 && mono_ms() < end && wait_io(d, p[0], POLLIN, (int)(end - mono_ms()))) {
-        ssize_t r = read(p[0], out + len, n - 1 - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-    }
-    out[len] = '\0';
-    close(p[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static int cli(struct daemon *d, const char *const *args, char *out, size_t n)
-{
-    const char *bin = getenv("RB_CLI");
-    assert_non_null(bin);
-    return run_prog(d, bin, args, false, out, n);
-}
-
 /* rapidbridge-cli --tls-*: verifies the bridge, presents a client certificate. */
 static void test_cli(void **state)
 {
@@ -720,7 +675,7 @@ static void test_cli(void **state)
     snprintf(connect, sizeof connect, "127.0.0.1:%u", d->client_port);
     const char *ok[] = {"--connect", connect, "--tls-ca", file("ca.pem"), "--tls-cert",
                         file("client.pem"), "--tls-key", file("client.key"), "-j", "version", NULL};
-    assert_int_equal(cli(d, ok, out, sizeof out), 0);
+    assert_int_equal(cli_run(d, ok, NULL, false, out, sizeof out), 0);
     assert_non_null(strstr(out, "{\"class\":\"VERSION\""));
     assert_true(daemon_wait_log(d, "CN \"panel-3\" verified", WAIT_MS));
     /* "localhost" resolves to 127.0.0.1 and is in the certificate too. */
@@ -729,19 +684,19 @@ static void test_cli(void **state)
     const char *named[] = {"--connect", by_name, "--tls-ca", file("ca.pem"), "--tls-cert",
                            file("client.pem"), "--tls-key", file("client.key"), "-j", "version",
                            NULL};
-    assert_int_equal(cli(d, named, out, sizeof out), 0);
+    assert_int_equal(cli_run(d, named, NULL, false, out, sizeof out), 0);
     /* The wrong name, no client certificate, or no --tls at all: exit 2, no reply. */
     const char *wrong_name[] = {"--connect", connect, "--tls-ca", file("ca.pem"), "--tls-name",
                                 "bridge.example", "--tls-cert", file("client.pem"), "--tls-key",
                                 file("client.key"), "version", NULL};
-    assert_int_equal(cli(d, wrong_name, out, sizeof out), 2);
+    assert_int_equal(cli_run(d, wrong_name, NULL, false, out, sizeof out), 2);
     const char *no_cert[] = {"--connect", connect, "--tls-ca", file("ca.pem"), "version", NULL};
-    assert_int_equal(cli(d, no_cert, out, sizeof out), 2);
+    assert_int_equal(cli_run(d, no_cert, NULL, false, out, sizeof out), 2);
     assert_null(strstr(out, "VERSION"));
     const char *untrusted[] = {"--connect", connect, "--tls-ca", file("rogue.pem"), "--tls-cert",
                                file("client.pem"), "--tls-key", file("client.key"), "version",
                                NULL};
-    assert_int_equal(cli(d, untrusted, out, sizeof out), 2);
+    assert_int_equal(cli_run(d, untrusted, NULL, false, out, sizeof out), 2);
     assert_null(strstr(out, "VERSION"));
     daemon_stop(state);
 }
@@ -772,7 +727,7 @@ static void test_check_config(void **state)
         fputs(config(cases[i].extra, cases[i].cert, cases[i].key), f);
         fclose(f);
         const char *args[] = {"--check-config", "-c", cfg_path, NULL};
-        int st = run_prog(d, bin, args, true, out, sizeof out);
+        int st = prog_run(d, bin, args, NULL, true, out, sizeof out);
         if (st != cases[i].status || !strstr(out, cases[i].want))
             fail_msg("case %zu: status %d, output: %s", i, st, out);
         if (st == 1 && strncmp(out, cfg_path, strlen(cfg_path)) != 0)

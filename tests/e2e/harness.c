@@ -490,6 +490,52 @@ void trobot_close(struct daemon *d, int fd)
     close(fd);
 }
 
+bool trobot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms)
+{
+    long long deadline = mono_ms() + ms;
+    size_t len = 0;
+    out[0] = '\0';
+    while (len + 1 < size) {
+        char ch;
+        ssize_t r = recv(fd, &ch, 1, MSG_DONTWAIT);
+        if (r == 1) {
+            if (ch == '\n')
+                return true;
+            out[len++] = ch;
+            out[len] = '\0';
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            return false;
+        if (remaining_ms(deadline) == 0)
+            return false;
+        wait_fd(d, fd, POLLIN, remaining_ms(deadline));
+    }
+    return false;
+}
+
+void trobot_expect_line(struct daemon *d, int fd, const char *want, int ms)
+{
+    char got[HARNESS_FRAME_MAX + 1];
+    if (!trobot_read_line(d, fd, got, HARNESS_FRAME_MAX, ms))
+        HFAIL(d, "the robot got no whole frame within %d ms (got \"%s\", wanted \"%s\")", ms,
+              got, want);
+    strcat(got, "\n");
+    assert_string_equal(got, want);
+}
+
+bool trobot_expect_nothing(struct daemon *d, int fd)
+{
+    daemon_sleep(d, HARNESS_QUIET_MS);
+    char got[HARNESS_FRAME_MAX];
+    ssize_t r = recv(fd, got, sizeof got - 1, MSG_DONTWAIT);
+    if (r > 0) {
+        got[r] = '\0';
+        HFAIL(d, "the robot received \"%s\", expected nothing", got);
+    }
+    return r != 0;
+}
+
 bool fd_wait_closed(struct daemon *d, int fd, int ms)
 {
     long long deadline = mono_ms() + ms;
@@ -553,6 +599,75 @@ int sim_wait(struct daemon *d, pid_t pid, int ms)
         HFAIL(d, "the simulator (pid %d) did not exit within %d ms", (int)pid, ms);
     d->sims[slot] = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* --- programs run to completion ------------------------------------------ */
+
+int prog_run(struct daemon *d, const char *bin, const char *const *args, const char *token,
+             bool err_too, char *out, size_t size)
+{
+    const char *argv[ARGS_MAX + 1] = {bin};
+    size_t k = 1;
+    for (; args[k - 1] != NULL; k++) {
+        if (k == ARGS_MAX)
+            HFAIL(d, "%s: more than %d arguments", bin, ARGS_MAX - 1);
+        argv[k] = args[k - 1];
+    }
+    argv[k] = NULL;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        HFAIL(d, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        HFAIL(d, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGPIPE, SIG_DFL);
+        dup2(p[1], 1);
+        if (err_too)
+            dup2(p[1], 2);
+        if (token != NULL)
+            setenv("RAPIDBRIDGE_TOKEN", token, 1);
+        else
+            unsetenv("RAPIDBRIDGE_TOKEN");
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    long long deadline = mono_ms() + HARNESS_PROG_MS;
+    size_t len = 0;
+    for (;;) {
+        if (wait_fd(d, p[0], POLLIN, remaining_ms(deadline)) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            close(p[0]);
+            out[len] = '\0';
+            HFAIL(d, "%s did not finish within %d ms; its output:\n%s", bin, HARNESS_PROG_MS, out);
+        }
+        char scratch[4096]; /* output beyond out is read and dropped */
+        bool room = len + 1 < size;
+        ssize_t r = read(p[0], room ? out + len : scratch, room ? size - 1 - len : sizeof scratch);
+        if (r > 0 && room)
+            len += (size_t)r;
+        else if (r == 0 || (r < 0 && errno != EINTR))
+            break;
+    }
+    out[len] = '\0';
+    close(p[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            HFAIL(d, "waitpid: %s", strerror(errno));
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int cli_run(struct daemon *d, const char *const *args, const char *token, bool err_too,
+            char *out, size_t size)
+{
+    const char *bin = getenv("RB_CLI");
+    if (bin == NULL || bin[0] != '/')
+        HFAIL(d, "RB_CLI must be set to the absolute path of rapidbridge-cli");
+    return prog_run(d, bin, args, token, err_too, out, size);
 }
 
 /* --- clients ------------------------------------------------------------- */

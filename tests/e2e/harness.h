@@ -44,6 +44,8 @@
 #define HARNESS_FDS_MAX 64          /* robot sockets per daemon */
 #define HARNESS_CLIENTS_MAX 64
 #define HARNESS_SIMS_MAX 8
+#define HARNESS_PROG_MS 20000       /* prog_run until the program exits */
+#define HARNESS_FRAME_MAX 256       /* a frame trobot_expect_line reads (the bridge sends <= 80) */
 
 struct tclient;
 
@@ -108,6 +110,17 @@ int trobot_hello(struct daemon *d, const char *name);
 /* Read and discard until the peer closes (read 0 or reset): true, or false
  * when ms passed first. */
 bool fd_wait_closed(struct daemon *d, int fd, int ms);
+/* The next line the daemon wrote to fd, without its LF, into out (size >= 1
+ * bytes, always NUL-terminated). True when a whole line arrived; false when
+ * the peer closed, ms passed or size - 1 bytes came without LF, with what did
+ * arrive in out. Reads byte by byte: bytes after the line stay in the socket. */
+bool trobot_read_line(struct daemon *d, int fd, char *out, size_t size, int ms);
+/* The next frame on fd must be exactly want, LF included (as trobot_send
+ * takes it), within ms; anything else fails the test. */
+void trobot_expect_line(struct daemon *d, int fd, const char *want, int ms);
+/* Nothing reaches fd for HARNESS_QUIET_MS: any byte fails the test. Returns
+ * false when the peer has closed (read 0), true otherwise. */
+bool trobot_expect_nothing(struct daemon *d, int fd);
 /* Close a socket opened by trobot_connect and forget it. */
 void trobot_close(struct daemon *d, int fd);
 /* "127.0.0.1:PORT" of our end of fd. */
@@ -119,6 +132,21 @@ pid_t sim_start(struct daemon *d, const char *const *args);
  * Returns its exit status, or 128 + the signal that killed it; a timeout
  * fails the test (the simulator is killed with the daemon). */
 int sim_wait(struct daemon *d, pid_t pid, int ms);
+
+/* --- programs run to completion ----------------------------------------- */
+
+/* Run bin with args (NULL-terminated, after argv[0]) and wait for it, draining
+ * d's log meanwhile (d may be NULL). Its stdout, and its stderr when err_too
+ * (else stderr stays the test's), go into out (size >= 1 bytes, always
+ * NUL-terminated; more is read and dropped). RAPIDBRIDGE_TOKEN is token in its
+ * environment, or absent when token is NULL. Returns the exit status, or 128 +
+ * the signal that killed it; running longer than HARNESS_PROG_MS kills it and
+ * fails the test. */
+int prog_run(struct daemon *d, const char *bin, const char *const *args, const char *token,
+             bool err_too, char *out, size_t size);
+/* prog_run of $RB_CLI, which must be an absolute path. */
+int cli_run(struct daemon *d, const char *const *args, const char *token, bool err_too,
+            char *out, size_t size);
 
 /* --- JSON client side --------------------------------------------------- */
 

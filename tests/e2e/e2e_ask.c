@@ -573,7 +573,8 @@ static void test_cli_serve_reconnect(void **state)
     snprintf(listen, sizeof listen, "127.0.0.1:%u", d->client_port);
     daemon_stop(state);
     cli_wait_count(NULL, "connection to", 1, HARNESS_RECV_MS);
-    assert_true(cli_log_has("connecting again in 1 s"));
+    /* said right after the line above: wait for it, do not race it */
+    cli_wait_count(NULL, "connecting again in 1 s", 1, HARNESS_RECV_MS);
     const char *const extra[] = {"--json-listen", listen, NULL};
     d = daemon_start_args(state, CONFIG_LONG, extra);
     cli_wait_count(d, "serving JB for rob1", 2, 10000);

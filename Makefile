@@ -274,7 +274,8 @@ check: check-install
 WEB_PY := /usr/bin/python3
 .PHONY: check-web check-browser
 check-web: all
-	@$(TEST_ENV) bash tests/web/run.sh $(WEB_PY) tests/web/test_ws.py tests/web/test_metrics.py
+	@$(TEST_ENV) bash tests/web/run.sh $(WEB_PY) tests/web/test_ws.py tests/web/test_metrics.py \
+	  tests/web/test_https.py
 check-browser: all
 	@$(TEST_ENV) RB_WEB_SHOT=$(abspath $(BUILD))/web/operator.png \
 	  bash tests/web/run.sh $(WEB_PY) tests/web/test_browser.py

@@ -1005,7 +1005,7 @@ static int load_document(const struct loader *ld, const json_t *root)
 {
     static const char *const known[] = { "robot_listen", "json_listen", "robots",
         "frames", "limits", "record", "mqtt", "tokens_file", "audit_file", "json_unix",
-        "access", "json_tls", "http_listen", "http_root", NULL };
+        "access", "json_tls", "http_listen", "http_tls", "http_root", NULL };
     struct config *cfg = ld->cfg;
     const json_t *v;
 
@@ -1025,6 +1025,12 @@ static int load_document(const struct loader *ld, const json_t *root)
         if (load_listen(ld, v, "http_listen", &cfg->http_listen) < 0)
             return -1;
         cfg->has_http = true;
+    }
+    if ((v = json_object_get(root, "http_tls"))) {
+        if (config_tls(ld, v, "http_tls", &cfg->http_tls) < 0)
+            return -1;
+        if (!cfg->has_http)
+            return fail(ld, "http_tls", "http_tls needs http_listen (the HTTP port it secures)");
     }
     if ((v = json_object_get(root, "http_root"))) {
         const char *s = "";

@@ -69,7 +69,7 @@
 #define DEFAULT_MQTT_PREFIX "rapidbridge"
 #define DEFAULT_MQTT_QUEUE 1000
 
-/* A {"cert","key","ca","require_client_cert"} TLS object (json_tls). cert
+/* A {"cert","key","ca","require_client_cert"} TLS object (json_tls, http_tls). cert
  * and key are required; ca (a PEM file of CA certificates) makes the server
  * ask for client certificates and verify them; require_client_cert (needs
  * ca) refuses a client without one. Paths are used as given. */
@@ -163,6 +163,7 @@ struct config {
     struct tls_cfg json_tls;   /* enabled false: plain TCP */
     bool has_http;             /* http_listen given: serve the page, /ws and /metrics (web.h) */
     struct listen_addr http_listen;
+    struct tls_cfg http_tls;   /* enabled false: plain HTTP (web.h) */
     char http_root[HTTP_ROOT_MAX + 1]; /* "" = the compiled-in RB_WWWDIR */
     unsigned nrobots;
     struct robot_cfg robots[ROBOTS_MAX];

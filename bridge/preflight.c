@@ -83,13 +83,21 @@ int preflight_check(const struct config *cfg, const char *path, bool record_from
     if (cfg->audit_file[0] && appendable(cfg->audit_file) < 0)
         return fail(path, "audit_file", false, err, "audit file %s cannot be written: %s",
                     cfg->audit_file, strerror(errno));
-    if (cfg->json_tls.enabled) {
-        /* Built as at start: files readable, PEM, the key matching the cert. */
+    const struct {
+        const char *what;
+        const struct tls_cfg *tls;
+    } servers[] = {{"json_tls", &cfg->json_tls}, {"http_tls", &cfg->http_tls}};
+    for (size_t i = 0; i < sizeof servers / sizeof servers[0]; i++) {
+        if (!servers[i].tls->enabled)
+            continue;
+        /* Built as at start: files readable, PEM, the key matching the cert
+         * (libwebsockets loads http_tls's files the same way). */
         char tls_err[TLS_ERR_MAX];
-        struct tls_server *t = tls_server_new(&cfg->json_tls, "json_tls", tls_err);
+        struct tls_server *t = tls_server_new(servers[i].tls, servers[i].what, tls_err);
         if (!t) {
             /* tls_err starts with the member ("json_tls.key FILE: ..."). */
-            char key[sizeof "json_tls.cert"] = "json_tls";
+            char key[sizeof "json_tls.cert"];
+            snprintf(key, sizeof key, "%s", servers[i].what);
             sscanf(tls_err, "%13[a-z_.]", key);
             return fail(path, key, false, err, "%s", tls_err);
         }

@@ -4,7 +4,7 @@
  * the daemon also opens files the configuration names; preflight_check()
  * tries the same access without creating, binding or connecting anything:
  * the record file and the audit file must be appendable (or creatable in
- * their directory), the mqtt ca, cert and key readable, json_tls's files
+ * their directory), the mqtt ca, cert and key readable, json_tls's and http_tls's files
  * loadable as at start (PEM, the key matching the certificate). (The tokens
  * file is read, and its mode checked, by the loader itself.) Run under
  * systemd's ExecStartPre= it sees

@@ -66,6 +66,10 @@ static void keep_restart_settings(struct bridge *b, struct config *next)
         (next->has_http != b->cfg.has_http || !addr_equal(&next->http_listen, &b->cfg.http_listen) ||
          strcmp(next->http_root, b->cfg.http_root) != 0))
         log_warn(&b->log, "reload: http_listen and http_root change only with a restart");
+    /* libwebsockets reads http_tls's files once, when the context is made. */
+    if (memcmp(&next->http_tls, &b->cfg.http_tls, sizeof next->http_tls) != 0)
+        log_warn(&b->log, "reload: http_tls changes only with a restart");
+    next->http_tls = b->cfg.http_tls;
     next->has_http = b->cfg.has_http;
     next->http_listen = b->cfg.http_listen;
     memcpy(next->http_root, b->cfg.http_root, sizeof next->http_root);

@@ -348,6 +348,12 @@ static bool peer_cn(X509 *cert, char out[TLS_CN_MAX])
     return ok;
 }
 
+bool tls_verified_cn(struct ssl_st *ssl, char cn[TLS_CN_MAX])
+{
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    return cert && SSL_get_verify_result(ssl) == X509_V_OK && peer_cn(cert, cn);
+}
+
 static void handshake_done(struct client *c, struct tls_conn *t)
 {
     ev_timer_stop(c->b->loop, &t->deadline);

@@ -32,8 +32,10 @@
 #define RB_TLS_H
 
 #include "bridge.h"
+#include "client.h"
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TLS_ERR_MAX (2 * TLS_PATH_MAX + 160) /* a message naming two files */
@@ -52,6 +54,13 @@ void tls_server_free(struct tls_server *s);
  * here on, closed on failure). */
 /* The new client, or NULL when it could not be set up (then fd is closed). */
 struct client *tls_accept(struct tls_server *s, struct bridge *b, int fd, const char *peer);
+
+/* The CN of the peer certificate of ssl (an OpenSSL SSL, also one that
+ * libwebsockets runs for http_tls) into cn, when that certificate was
+ * verified and its subject has exactly one printable CN of at most
+ * TLS_CN_MAX - 1 bytes; false otherwise (cn untouched). */
+struct ssl_st;
+bool tls_verified_cn(struct ssl_st *ssl, char cn[TLS_CN_MAX]);
 
 /* SIGHUP: read json_tls's files again. Returns 0 (also when TLS is off) or
  * -1 when the running context stays (logged). */

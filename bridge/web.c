@@ -5,6 +5,7 @@
 #include "bridge.h"
 #include "client.h"
 #include "metrics.h"
+#include "tls.h"
 
 #include <libwebsockets.h>
 
@@ -47,13 +48,19 @@ struct web_session {
 };
 
 /* /metrics needs the grant watch (on some robot), as `stats` does: 0 when
- * the principal has it, 401 when it comes without valid credentials (none
- * given while anonymous may not watch, or a token that fails), 403 when a
- * valid token's principal may not watch. */
-static unsigned metrics_access(struct bridge *b, const char *peer, const char *token, size_t len)
+ * the principal (cert:CN with a verified client certificate cn, else
+ * anonymous; a valid Bearer token replaces either) has it, 401 when it
+ * comes without valid credentials (none given while anonymous may not
+ * watch, or a token that fails), 403 when a valid token's principal may
+ * not watch. */
+static unsigned metrics_access(struct bridge *b, const char *peer, const char *cn,
+                               const char *token, size_t len)
 {
     struct principal who;
-    principal_anonymous(&who);
+    if (cn[0])
+        principal_cert(&who, cn);
+    else
+        principal_anonymous(&who);
     if (len > 0 && !access_authenticate_peer(b, &who, peer, token, len))
         return 401;
     if (access_may(b, &who, -1, "watch"))
@@ -80,6 +87,16 @@ static int bearer_token(struct lws *wsi, char tok[WEB_TOKEN_MAX + 1])
     }
     explicit_bzero(hdr, sizeof hdr);
     return len;
+}
+
+/* The CN of a verified client certificate (http_tls with a ca) into cn;
+ * "" when the connection is plain or has none that counts (tls.h). */
+static void verified_cn(struct lws *wsi, char cn[TLS_CN_MAX])
+{
+    cn[0] = '\0';
+    struct ssl_st *ssl = lws_is_ssl(wsi) ? lws_get_ssl(wsi) : NULL;
+    if (ssl && !tls_verified_cn(ssl, cn))
+        cn[0] = '\0';
 }
 
 static void peer_text(struct lws *wsi, char out[ADDR_TEXT_MAX])
@@ -121,10 +138,11 @@ static int http_text(struct lws *wsi, struct web_session *s, unsigned status, co
 
 static int http_metrics(struct lws *wsi, struct web_session *s, struct bridge *b)
 {
-    char tok[WEB_TOKEN_MAX + 1] = "", peer[ADDR_TEXT_MAX];
+    char tok[WEB_TOKEN_MAX + 1] = "", peer[ADDR_TEXT_MAX], cn[TLS_CN_MAX];
     peer_text(wsi, peer);
+    verified_cn(wsi, cn);
     int n = bearer_token(wsi, tok);
-    unsigned status = n < 0 ? 401 : metrics_access(b, peer, tok, n > 0 ? (size_t)n : 0);
+    unsigned status = n < 0 ? 401 : metrics_access(b, peer, cn, tok, n > 0 ? (size_t)n : 0);
     explicit_bzero(tok, sizeof tok);
     if (status)
         return http_text(wsi, s, status,
@@ -245,6 +263,12 @@ static int ws_established(struct lws *wsi, struct web_session *s, struct bridge 
         s->c->peer_counted = true;
     }
     net_sndbuf(lws_get_socket_fd(wsi), CLIENT_SNDBUF);
+    verified_cn(wsi, s->c->tls_cn);
+    if (s->c->tls_cn[0]) {
+        log_info(&b->log, "WebSocket client %s: TLS client certificate CN \"%s\" verified", peer,
+                 s->c->tls_cn);
+        client_tls_verified(s->c);
+    }
     char tok[WEB_TOKEN_MAX + 1] = "";
     int n = bearer_token(wsi, tok);
     if (n > 0)
@@ -395,6 +419,9 @@ static int web_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         return http_writeable(wsi, s);
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+        /* len is OpenSSL's verdict; 0 here would accept any certificate. */
+        return len ? 0 : 1;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return ws_filter(wsi, b);
     case LWS_CALLBACK_ESTABLISHED:
@@ -456,6 +483,33 @@ int web_open(struct bridge *b, char err[NET_ERR_MAX])
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (!strchr(a->host, ':'))
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    const struct tls_cfg *t = &b->cfg.http_tls;
+    if (t->enabled) {
+        /* Load the files once ourselves first: libwebsockets only says that
+         * it failed, this names the file and the reason. */
+        char tls_err[TLS_ERR_MAX];
+        struct tls_server *probe = tls_server_new(t, "http_tls", tls_err);
+        if (!probe) {
+            if (strlen(tls_err) >= NET_ERR_MAX)
+                log_error(&b->log, "%s", tls_err); /* long paths: the whole line first */
+            snprintf(err, NET_ERR_MAX, "%.*s", NET_ERR_MAX - 1, tls_err);
+            return -1;
+        }
+        tls_server_free(probe);
+        /* TLS 1.2 at least, as on json_tls; a ca asks for client
+         * certificates, require_client_cert refuses a client without one. */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = t->cert;
+        info.ssl_private_key_filepath = t->key;
+        info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION |
+                               SSL_OP_NO_RENEGOTIATION;
+        if (t->ca[0]) {
+            info.ssl_ca_filepath = t->ca;
+            info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+            if (!t->require_client_cert)
+                info.options |= LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+        }
+    }
     b->web = lws_create_context(&info);
     if (!b->web) {
         snprintf(err, NET_ERR_MAX, "cannot serve HTTP on %s:%u (in use, or not an address of this "
@@ -466,8 +520,8 @@ int web_open(struct bridge *b, char err[NET_ERR_MAX])
     int port = vh ? lws_get_vhost_listen_port(vh) : -1;
     snprintf(b->web_bound, sizeof b->web_bound, strchr(a->host, ':') ? "[%s]:%d" : "%s:%d", a->host,
              port);
-    log_info(&b->log, "listening for HTTP and WebSocket on %s (page from %s)", b->web_bound,
-             b->cfg.http_root[0] ? b->cfg.http_root : RB_WWWDIR);
+    log_info(&b->log, "listening for HTTP and WebSocket on %s%s (page from %s)", b->web_bound,
+             t->enabled ? " with TLS" : "", b->cfg.http_root[0] ? b->cfg.http_root : RB_WWWDIR);
     return 0;
 }
 

@@ -15,6 +15,11 @@
  * bad_request. Upgrades anywhere but /ws are refused (HTTP 403). Over
  * limits.max_clients: HTTP 503 to the upgrade.
  *
+ * http_tls: the port speaks only TLS (libwebsockets' OpenSSL, TLS 1.2 at
+ * least), the files checked first with tls_server_new for a clear error. A
+ * verified client certificate's CN (tls_verified_cn, tls.h) makes a /ws
+ * client and a /metrics request cert:CN. The files are read at start only.
+ *
  * Ownership: web_open starts the context, web_close destroys it (closing
  * every WebSocket client); both do nothing when http_listen is not set.
  */

@@ -285,6 +285,15 @@ static const struct error_case error_cases[] = {
     { "json_tls require_client_cert without a ca",
       "{\"json_tls\": {\"cert\": \"c\", \"key\": \"k\", \"require_client_cert\": true}}",
       "t.json:1:63: json_tls.require_client_cert needs json_tls.ca" },
+    /* http_tls: the same object as json_tls, for http_listen */
+    { "http_tls not an object", "{\"http_listen\": \"127.0.0.1:0\", \"http_tls\": []}",
+      "t.json:1:44: http_tls must be an object with \"cert\" and \"key\"" },
+    { "http_tls require_client_cert without a ca",
+      "{\"http_listen\": \"127.0.0.1:0\", \"http_tls\": {\"cert\": \"c\", \"key\": \"k\", "
+      "\"require_client_cert\": true}}",
+      "t.json:1:93: http_tls.require_client_cert needs http_tls.ca" },
+    { "http_tls without http_listen", "{\"http_tls\": {\"cert\": \"c\", \"key\": \"k\"}}",
+      "t.json:1:14: http_tls needs http_listen (the HTTP port it secures)" },
     /* record */
     { "record not a string", "{\"record\": 1}",
       "t.json:1:12: record must be a string" },

@@ -35,6 +35,7 @@ class Bridge:
         if limits:
             cfg["limits"] = limits
         cfg.update(extra or {})
+        self.tls = "http_tls" in cfg  # https:// and wss://
         self.config = os.path.join(self.dir, "bridge.json")
         with open(self.config, "w") as f:
             json.dump(cfg, f)
@@ -59,11 +60,11 @@ class Bridge:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.http_port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.http_port)
 
     @property
     def ws_url(self):
-        return "ws://127.0.0.1:%d/ws" % self.http_port
+        return "%s://127.0.0.1:%d/ws" % ("wss" if self.tls else "ws", self.http_port)
 
     def start_sim(self, rate=50, extra=()):
         self.sim_log = open(os.path.join(self.dir, "sim.log"), "w")

@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,4 +312,14 @@ int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t 
     if ((a->robot && *a->robot == '\0') || (a->type && *a->type == '\0'))
         return fail(err, errlen, "empty robot or type name", NULL);
     return 0;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("rapidbridge-cli: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }

@@ -56,6 +56,10 @@ struct cli_args {
     ((struct conn_tls){.ca = (a)->tls_ca, .cert = (a)->tls_cert, .key = (a)->tls_key,       \
                        .name = (a)->tls_name})
 
+/* "rapidbridge-cli: TEXT" and a line end on stderr: the CLI's one way to
+ * tell the user something. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Returns 0 and fills a, or -1 with err set. Resets getopt's state, so it
  * may be called more than once (tests). */
 int cli_args_parse(int argc, char **argv, struct cli_args *a, char *err, size_t errlen);

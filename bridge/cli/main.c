@@ -52,17 +52,6 @@ struct session {
     char bye[128];         /* reason of a BYE received, "" before any */
 };
 
-__attribute__((format(printf, 1, 2)))
-static void warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 static double wall_now(void)
 {
     struct timespec ts;
@@ -109,11 +98,11 @@ static int trouble(const struct session *s, enum conn_status st, const char *doi
     if (st == CONN_INTERRUPTED)
         return s->a->cmd == CLI_WATCH ? EXIT_DONE : EXIT_INTERRUPTED;
     if (st == CONN_CLOSED && s->bye[0])
-        warn("%s: the bridge closed the connection (%s)", doing, s->bye);
+        cli_warn("%s: the bridge closed the connection (%s)", doing, s->bye);
     else if (st == CONN_TIMEOUT)
-        warn("%s: no answer within %g s", doing, s->a->cmd == CLI_WATCH ? CONNECT_TIMEOUT_S : s->timeout_s);
+        cli_warn("%s: no answer within %g s", doing, s->a->cmd == CLI_WATCH ? CONNECT_TIMEOUT_S : s->timeout_s);
     else
-        warn("%s: %s", doing, conn_status_text(&s->conn, st));
+        cli_warn("%s: %s", doing, conn_status_text(&s->conn, st));
     return status;
 }
 
@@ -137,16 +126,16 @@ static int read_banner(struct session *s)
     json_t *msg = parse_line(line, len);
     int status = GO_ON;
     if (msg && is_class(msg, "ERROR")) {
-        warn("the bridge turned the connection away: %s: %s", str_member(msg, "code"), str_member(msg, "message"));
+        cli_warn("the bridge turned the connection away: %s: %s", str_member(msg, "code"), str_member(msg, "message"));
         status = EXIT_TROUBLE;
     } else if (!msg || !is_class(msg, "VERSION")) {
-        warn("%s does not look like rapidbridge: its first line is not a VERSION banner", s->a->connect);
+        cli_warn("%s does not look like rapidbridge: its first line is not a VERSION banner", s->a->connect);
         status = EXIT_TROUBLE;
     } else {
         const json_t *major = json_object_get(msg, "proto_major");
         const json_t *minor = json_object_get(msg, "proto_minor");
         if (!json_is_integer(major) || json_integer_value(major) != PROTO_MAJOR)
-            warn("warning: the bridge speaks protocol %lld, this client protocol %d; carrying on",
+            cli_warn("warning: the bridge speaks protocol %lld, this client protocol %d; carrying on",
                  (long long)json_integer_value(major), PROTO_MAJOR);
         if (watch && !s->a->json)
             fprintf(stderr, PROG ": connected to rapidbridge %s (protocol %lld.%lld) at %s\n",
@@ -198,7 +187,7 @@ static int run_watch(struct session *s, const json_t *req)
         json_t *msg = parse_line(line, len);
         if (!msg) {
             if (!s->a->json && len > 0)
-                warn("not a JSON object from the bridge: %.*s%s", len > 200 ? 200 : (int)len, line,
+                cli_warn("not a JSON object from the bridge: %.*s%s", len > 200 ? 200 : (int)len, line,
                      len > 200 ? "..." : "");
             continue;
         }
@@ -247,7 +236,7 @@ static int run_oneshot(struct session *s, const json_t *req)
             return trouble(s, st, "waiting for the reply", EXIT_TROUBLE);
         json_t *msg = parse_line(line, len);
         if (!msg) {
-            warn("not a JSON object from the bridge: %.*s%s", len > 200 ? 200 : (int)len, line,
+            cli_warn("not a JSON object from the bridge: %.*s%s", len > 200 ? 200 : (int)len, line,
                  len > 200 ? "..." : "");
             return EXIT_TROUBLE;
         }
@@ -320,7 +309,7 @@ static int exchange(struct session *s, const json_t *req, const char *want, json
                 json_decref(msg);
             return GO_ON;
         }
-        warn("%s: %s: %s", str_member(req, "cmd"), str_member(msg, "code"),
+        cli_warn("%s: %s: %s", str_member(req, "cmd"), str_member(msg, "code"),
              str_member(msg, "message"));
         json_decref(msg);
         return EXIT_REFUSED;
@@ -333,7 +322,7 @@ static int authenticate(struct session *s)
     json_t *req = json_pack("{s:s, s:s}", "cmd", "auth", "token", s->token);
     OPENSSL_cleanse(s->token, sizeof s->token);
     if (!req) {
-        warn("out of memory");
+        cli_warn("out of memory");
         return EXIT_TROUBLE;
     }
     json_t *reply = NULL;
@@ -379,7 +368,7 @@ static int hold_control(struct session *s, const json_t *req)
             && strcmp(str_member(msg, "robot"), s->a->robot) == 0) {
             print_raw(line, len);
             fflush(stdout);
-            warn("the control of %s went to %s", s->a->robot, str_member(msg, "holder"));
+            cli_warn("the control of %s went to %s", s->a->robot, str_member(msg, "holder"));
             json_decref(msg);
             return EXIT_REFUSED;
         }
@@ -397,7 +386,7 @@ static int run(struct session *s, const json_t *req)
     if (st == CONN_INTERRUPTED)
         return trouble(s, st, "", EXIT_TROUBLE);
     if (st != CONN_OK) {
-        warn("%s", err);
+        cli_warn("%s", err);
         return EXIT_TROUBLE;
     }
     int status = read_banner(s);
@@ -426,12 +415,12 @@ static int load_token(const struct cli_args *a, char token[TOKEN_TEXT_MAX + 1])
     token[0] = '\0';
     const char *text = a->token ? a->token : a->token_file ? NULL : getenv("RAPIDBRIDGE_TOKEN");
     if (a->token)
-        warn("warning: --token is visible to every user in ps; prefer --token-file or "
+        cli_warn("warning: --token is visible to every user in ps; prefer --token-file or "
              "RAPIDBRIDGE_TOKEN");
     if (a->token_file) {
         FILE *f = fopen(a->token_file, "r");
         if (!f) {
-            warn("--token-file %s: %s", a->token_file, strerror(errno));
+            cli_warn("--token-file %s: %s", a->token_file, strerror(errno));
             return -1;
         }
         char buf[TOKEN_TEXT_MAX + 2];
@@ -439,7 +428,7 @@ static int load_token(const struct cli_args *a, char token[TOKEN_TEXT_MAX + 1])
         fclose(f);
         size_t n = got ? strcspn(buf, "\r\n") : 0;
         if (n == 0 || n > TOKEN_TEXT_MAX) {
-            warn("--token-file %s: the first line must hold the token (1 to %d bytes)",
+            cli_warn("--token-file %s: the first line must hold the token (1 to %d bytes)",
                  a->token_file, TOKEN_TEXT_MAX);
             OPENSSL_cleanse(buf, sizeof buf);
             return -1;
@@ -451,7 +440,7 @@ static int load_token(const struct cli_args *a, char token[TOKEN_TEXT_MAX + 1])
     }
     if (text && *text) {
         if (strlen(text) > TOKEN_TEXT_MAX) {
-            warn("the token is longer than %d bytes", TOKEN_TEXT_MAX);
+            cli_warn("the token is longer than %d bytes", TOKEN_TEXT_MAX);
             return -1;
         }
         snprintf(token, TOKEN_TEXT_MAX + 1, "%s", text);
@@ -467,7 +456,7 @@ int main(int argc, char **argv)
     struct cli_args a;
     char err[512];
     if (cli_args_parse(argc, argv, &a, err, sizeof err) != 0) {
-        warn("%s", err);
+        cli_warn("%s", err);
         fputs("Try '" PROG " --help'.\n", stderr);
         return EXIT_TROUBLE;
     }
@@ -481,7 +470,7 @@ int main(int argc, char **argv)
         return offline_audit_verify(a.file);
     json_t *req = request_build(&a, err, sizeof err);
     if (!req) {
-        warn("%s", err);
+        cli_warn("%s", err);
         return EXIT_TROUBLE;
     }
     static struct session s;
@@ -497,7 +486,7 @@ int main(int argc, char **argv)
     int stop_fd = stop_signals();
     int status;
     if (conn_init(&s.conn, stop_fd) != 0) {
-        warn("out of memory");
+        cli_warn("out of memory");
         status = EXIT_TROUBLE;
     } else if (a.cmd == CLI_SERVE) {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -511,7 +500,7 @@ int main(int argc, char **argv)
     json_decref(req);
     OPENSSL_cleanse(s.token, sizeof s.token);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        warn("cannot write the output");
+        cli_warn("cannot write the output");
         status = EXIT_TROUBLE;
     }
     return status;

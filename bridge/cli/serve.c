@@ -20,17 +20,6 @@
 #define PROG "rapidbridge-cli"
 #define ENV_NAME_MAX 64
 
-__attribute__((format(printf, 1, 2)))
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 static const char *str_member(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
@@ -250,7 +239,7 @@ static enum served answer(struct conn *c, const struct cli_args *a, const json_t
     } else {
         json_object_set_new(reply, "error", json_string(err));
     }
-    say("%s %s seq %lld: %s%s", str_member(q, "robot"), str_member(q, "type"),
+    cli_warn("%s %s seq %lld: %s%s", str_member(q, "robot"), str_member(q, "type"),
         (long long)json_integer_value(json_object_get(q, "seq")), rc == 0 ? "reply " : "error: ",
         rc == 0 ? (shown ? shown : "") : err);
     free(shown);
@@ -285,7 +274,7 @@ static enum served session(struct conn *c, const struct cli_args *a, const json_
     if (st == CONN_INTERRUPTED)
         return SERVED_STOPPED;
     if (st != CONN_OK) {
-        say("%s", err);
+        cli_warn("%s", err);
         return SERVED_LOST;
     }
     if (token[0])
@@ -306,20 +295,20 @@ static enum served session(struct conn *c, const struct cli_args *a, const json_
         enum served end = SERVED_GO_ON;
         if (is_class(msg, "SERVE")) {
             serving = *served = true;
-            say("serving %s for %s; Ctrl-C stops",
+            cli_warn("serving %s for %s; Ctrl-C stops",
                 json_string_value(json_array_get(json_object_get(req, "types"), 0)),
                 strcmp(a->robot, "*") == 0 ? "every robot" : a->robot);
         } else if (is_class(msg, "REQUEST")) {
             end = answer(c, a, msg, stop_fd);
         } else if (is_class(msg, "ERROR") && !serving) {
-            say("the bridge refused to let this serve %s: %s: %s", a->type, str_member(msg, "code"),
+            cli_warn("the bridge refused to let this serve %s: %s: %s", a->type, str_member(msg, "code"),
                 str_member(msg, "message"));
             end = SERVED_REFUSED;
         } else if (is_class(msg, "ERROR")) {
-            say("the bridge refused a reply: %s: %s", str_member(msg, "code"),
+            cli_warn("the bridge refused a reply: %s: %s", str_member(msg, "code"),
                 str_member(msg, "message"));
         } else if (is_class(msg, "BYE")) {
-            say("the bridge is going away: %s", str_member(msg, "reason"));
+            cli_warn("the bridge is going away: %s", str_member(msg, "reason"));
         }
         json_decref(msg);
         if (end != SERVED_GO_ON)
@@ -327,7 +316,7 @@ static enum served session(struct conn *c, const struct cli_args *a, const json_
     }
     if (st == CONN_INTERRUPTED)
         return SERVED_STOPPED;
-    say("connection to %s lost: %s", a->unix_path ? a->unix_path : a->connect, conn_status_text(c, st));
+    cli_warn("connection to %s lost: %s", a->unix_path ? a->unix_path : a->connect, conn_status_text(c, st));
     return SERVED_LOST;
 }
 
@@ -337,7 +326,7 @@ int serve_run(const struct cli_args *a, const json_t *req, const char *token, in
     for (;;) {
         struct conn c;
         if (conn_init(&c, stop_fd) != 0) {
-            say("out of memory");
+            cli_warn("out of memory");
             return 2;
         }
         bool served = false;
@@ -349,7 +338,7 @@ int serve_run(const struct cli_args *a, const json_t *req, const char *token, in
             return 1;
         if (served)
             backoff = 1;
-        say("connecting again in %u s", backoff);
+        cli_warn("connecting again in %u s", backoff);
         struct pollfd p = {.fd = stop_fd, .events = POLLIN};
         if (poll(&p, 1, (int)backoff * 1000) > 0)
             return 0;
